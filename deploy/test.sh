@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Runs rustkube's whole test suite on a fresh Debian/Ubuntu machine:
+# installs what the tests need (saying what), then format check, clippy and
+# every test (nextest when present). Run as root or with sudo available.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+# Debian packages the build and the tests use: protoc for the gRPC bindings,
+# a C compiler for bundled SQLite, etcd for the storage suite.
+need=()
+command -v cc >/dev/null 2>&1 || need+=(gcc libc6-dev)
+command -v protoc >/dev/null 2>&1 || need+=(protobuf-compiler)
+command -v etcd >/dev/null 2>&1 || need+=(etcd-server)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "test.sh: installing missing packages: ${need[*]}"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}"
+fi
+# Debian's etcd-server package may start a system etcd on :2379; the tests
+# start their own on free ports and never use it.
+
+if ! command -v cargo >/dev/null 2>&1; then
+  echo "test.sh: cargo not found; install the Rust toolchain (rustup) first" >&2
+  exit 1
+fi
+
+# Build artefacts live outside the clone so repeated runs (and CI) reuse them.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/rustkube-target}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+
+echo "test.sh: format check"
+cargo fmt --all --check
+echo "test.sh: clippy"
+cargo clippy --locked --workspace --all-targets -- -D warnings
+echo "test.sh: tests"
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --locked --workspace --no-fail-fast
+else
+  cargo test --locked --workspace --no-fail-fast
+fi
