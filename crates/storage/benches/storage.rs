@@ -82,7 +82,9 @@ impl Raw {
         assert!(self.client.kv_client().txn(txn).await.unwrap().succeeded());
     }
     async fn list(&self, prefix: &str) -> usize {
-        let r = self.client.kv_client().get(prefix, Some(GetOptions::new().with_prefix())).await.unwrap();
+        // Lifted from gRPC's 4 MiB default, as the store does.
+        let mut kv = self.client.kv_client().max_decoding_message_size(i32::MAX as usize);
+        let r = kv.get(prefix, Some(GetOptions::new().with_prefix())).await.unwrap();
         r.kvs().len()
     }
 }

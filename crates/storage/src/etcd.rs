@@ -10,8 +10,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bytes::Bytes;
 use etcd_client::{
-    Client, Compare, CompareOp, ConnectOptions, DeleteOptions, EventType as EtcdEventType, GetOptions, PutOptions, Txn,
-    TxnOp, TxnOpResponse, WatchOptions,
+    Client, Compare, CompareOp, ConnectOptions, DeleteOptions, EventType as EtcdEventType, GetOptions, KvClient,
+    PutOptions, Txn, TxnOp, TxnOpResponse, WatchClient, WatchOptions,
 };
 use futures_util::stream;
 
@@ -22,7 +22,13 @@ use crate::{Error, EventType, KeyValue, ListOptions, ListResult, Result, Revisio
 #[derive(Clone)]
 pub struct EtcdStore {
     client: Client,
+    kv: KvClient,
+    watch: WatchClient,
 }
+
+/// Responses (a full list of a large resource) may be far bigger than
+/// gRPC's 4 MiB default; like upstream, accept anything that fits in memory.
+const MAX_RESPONSE_BYTES: usize = i32::MAX as usize;
 
 impl std::fmt::Debug for EtcdStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -63,7 +69,9 @@ impl EtcdStore {
             .with_connect_timeout(Duration::from_secs(5))
             .with_keep_alive(Duration::from_secs(30), Duration::from_secs(10));
         let client = Client::connect(endpoints, Some(options)).await.map_err(convert_error("connect"))?;
-        let store = EtcdStore { client };
+        let kv = client.kv_client().max_decoding_message_size(MAX_RESPONSE_BYTES);
+        let watch = client.watch_client().max_decoding_message_size(MAX_RESPONSE_BYTES);
+        let store = EtcdStore { client, kv, watch };
         // Fail fast on an unreachable cluster instead of at the first request.
         store.current_revision().await?;
         Ok(store)
@@ -83,7 +91,7 @@ impl EtcdStore {
         then: TxnOp,
     ) -> Result<(i64, Option<TxnOpResponse>, Option<KeyValue>)> {
         let txn = Txn::new().when([when]).and_then([then]).or_else([TxnOp::get(key, None)]);
-        let resp = self.client.kv_client().txn(txn).await.map_err(convert_error("txn"))?;
+        let resp = self.kv.clone().txn(txn).await.map_err(convert_error("txn"))?;
         let revision = resp.header().map_or(0, |h| h.revision());
         let mut ops = resp.op_responses();
         if resp.succeeded() {
@@ -112,7 +120,7 @@ impl Store for EtcdStore {
 
     async fn get(&self, key: &str) -> Result<KeyValue> {
         check_key(key)?;
-        let resp = self.client.kv_client().get(key, None).await.map_err(convert_error("get"))?;
+        let resp = self.kv.clone().get(key, None).await.map_err(convert_error("get"))?;
         match resp.kvs().first() {
             Some(kv) => to_kv(kv),
             None => Err(Error::NotFound { key: key.to_owned() }),
@@ -174,7 +182,7 @@ impl Store for EtcdStore {
         if let Some(r) = opts.revision.filter(|r| *r > 0) {
             get = get.with_revision(r);
         }
-        let resp = self.client.kv_client().get(start, Some(get)).await.map_err(|e| match convert_error("list")(e) {
+        let resp = self.kv.clone().get(start, Some(get)).await.map_err(|e| match convert_error("list")(e) {
             Error::Compacted { .. } => Error::Compacted { requested: opts.revision.unwrap_or(0), compacted: 0 },
             other => other,
         })?;
@@ -191,7 +199,7 @@ impl Store for EtcdStore {
     async fn watch(&self, prefix: &str, after: Revision) -> Result<WatchStream> {
         let start = dir_prefix(prefix);
         let options = WatchOptions::new().with_range(range_end(&start)).with_start_revision(after + 1).with_prev_key();
-        let stream = self.client.watch_client().watch(start, Some(options)).await.map_err(convert_error("watch"))?;
+        let stream = self.watch.clone().watch(start, Some(options)).await.map_err(convert_error("watch"))?;
         let state = EtcdWatch { stream, buf: std::collections::VecDeque::new(), after, done: false };
         Ok(Box::pin(stream::unfold(state, |mut st| async move {
             let item = st.next().await?;
@@ -201,8 +209,8 @@ impl Store for EtcdStore {
 
     async fn current_revision(&self) -> Result<Revision> {
         let resp = self
-            .client
-            .kv_client()
+            .kv
+            .clone()
             .get("/", Some(GetOptions::new().with_count_only()))
             .await
             .map_err(convert_error("read revision"))?;
@@ -214,7 +222,7 @@ impl Store for EtcdStore {
         if revision <= 0 {
             return Ok(());
         }
-        match self.client.kv_client().compact(revision, None).await {
+        match self.kv.clone().compact(revision, None).await {
             Ok(_) => Ok(()),
             // Someone (another apiserver) already compacted past this point.
             Err(e) if e.to_string().contains("required revision has been compacted") => Ok(()),

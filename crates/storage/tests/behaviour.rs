@@ -344,6 +344,19 @@ mod suite {
         assert!(store.get("/registry/big/ns/over").await.unwrap_err().is_not_found());
     }
 
+    pub async fn large_lists_are_returned_whole(store: &dyn Store) {
+        // Six 1 MiB objects: more than gRPC's default 4 MiB message limit.
+        for i in 0..6 {
+            store
+                .create(&format!("/registry/large/ns/k{i}"), Bytes::from(vec![b'a' + i as u8; 1 << 20]))
+                .await
+                .unwrap();
+        }
+        let all = store.list(&ListOptions { prefix: "/registry/large/".into(), ..Default::default() }).await.unwrap();
+        assert_eq!(all.items.len(), 6, "a 6 MiB list is returned whole");
+        assert!(all.items.iter().all(|kv| kv.value.len() == 1 << 20));
+    }
+
     pub async fn list_pages_report_what_remains(store: &dyn Store) {
         for i in 0..10 {
             store.create(&format!("/registry/r/ns/k{i}"), val("v")).await.unwrap();
@@ -424,6 +437,12 @@ macro_rules! behaviour_suite {
             async fn values_up_to_the_limit_are_accepted() {
                 let b = super::$backend().await;
                 suite::values_up_to_the_limit_are_accepted(&*b.store).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn large_lists_are_returned_whole() {
+                let b = super::$backend().await;
+                suite::large_lists_are_returned_whole(&*b.store).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
