@@ -26,6 +26,12 @@ if ! command -v cargo >/dev/null 2>&1; then
   exit 1
 fi
 
+# fmt and clippy are rustup components; add them if this toolchain lacks them.
+if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; then
+  echo "test.sh: adding rustup components rustfmt and clippy"
+  rustup component add rustfmt clippy
+fi
+
 # Build artefacts live outside the clone so repeated runs (and CI) reuse them.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/rustkube-target}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"

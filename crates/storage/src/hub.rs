@@ -68,10 +68,10 @@ impl Hub {
         {
             let mut ring = self.ring.write().unwrap_or_else(|e| e.into_inner());
             for ev in events {
-                if ring.events.len() == ring.capacity {
-                    if let Some(old) = ring.events.pop_front() {
-                        ring.complete_after = old.revision();
-                    }
+                if ring.events.len() == ring.capacity
+                    && let Some(old) = ring.events.pop_front()
+                {
+                    ring.complete_after = old.revision();
                 }
                 ring.events.push_back(Arc::new(ev));
             }

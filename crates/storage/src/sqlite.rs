@@ -503,11 +503,11 @@ impl Store for SqliteStore {
                     .map_err(sql_error("list"))?;
                 let mut items = rows.collect::<rusqlite::Result<Vec<_>>>().map_err(sql_error("list"))?;
                 let mut next_key = None;
-                if let Some(l) = limit {
-                    if items.len() > l {
-                        items.truncate(l);
-                        next_key = items.last().map(|kv| format!("{}\0", kv.key));
-                    }
+                if let Some(l) = limit
+                    && items.len() > l
+                {
+                    items.truncate(l);
+                    next_key = items.last().map(|kv| format!("{}\0", kv.key));
                 }
                 Ok(ListResult { items, revision, next_key, remaining: None })
             })

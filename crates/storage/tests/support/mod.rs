@@ -87,10 +87,10 @@ impl EtcdServer {
                 bail!("etcd exited with {status} during start-up:\n{log}");
             }
             let connect = EtcdStore::connect(std::slice::from_ref(&server.endpoint));
-            if let Ok(Ok(store)) = tokio::time::timeout(Duration::from_secs(2), connect).await {
-                if store.current_revision().await.is_ok() {
-                    return Ok(server);
-                }
+            if let Ok(Ok(store)) = tokio::time::timeout(Duration::from_secs(2), connect).await
+                && store.current_revision().await.is_ok()
+            {
+                return Ok(server);
             }
             if Instant::now() > deadline {
                 bail!("etcd at {} did not become ready within 20s", server.endpoint);
