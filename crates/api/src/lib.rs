@@ -6,7 +6,9 @@
 //! `resource.Quantity` arithmetic, and name/label/annotation validation.
 //! It stays light (serde and k8s-openapi only): no async runtime, no HTTP.
 
+pub mod defaulting;
 pub mod field_selector;
+pub mod kind_validation;
 pub mod label_selector;
 pub mod quantity;
 pub mod registry;
