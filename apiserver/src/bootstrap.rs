@@ -1,0 +1,66 @@
+//! Objects that exist from the first start: the system namespaces and the
+//! `kubernetes` Service with its Endpoints.
+
+use std::net::IpAddr;
+
+use rustkube_api::registry;
+use serde_json::json;
+
+use crate::resource_store::{ResourceStore, Target};
+
+pub const SYSTEM_NAMESPACES: &[&str] = &["default", "kube-system", "kube-public", "kube-node-lease"];
+
+async fn ensure(
+    store: &ResourceStore,
+    plural: &str,
+    namespace: Option<&str>,
+    obj: serde_json::Value,
+) -> anyhow::Result<()> {
+    let resource = registry::lookup("", "v1", plural).expect("core resource");
+    match store.create_system(Target { resource, namespace }, obj).await {
+        Ok(_) => Ok(()),
+        Err(e) if e.code == 409 => Ok(()),
+        Err(e) => Err(anyhow::anyhow!("bootstrap {plural}: {}", e.message)),
+    }
+}
+
+pub async fn run(store: &ResourceStore, service_ip: IpAddr, endpoint_ip: IpAddr, port: u16) -> anyhow::Result<()> {
+    for ns in SYSTEM_NAMESPACES {
+        ensure(store, "namespaces", None, json!({ "metadata": { "name": ns } })).await?;
+    }
+    ensure(
+        store,
+        "services",
+        Some("default"),
+        json!({
+            "metadata": { "name": "kubernetes", "namespace": "default",
+                          "labels": { "component": "apiserver", "provider": "kubernetes" } },
+            "spec": {
+                "type": "ClusterIP",
+                "clusterIP": service_ip.to_string(),
+                "clusterIPs": [service_ip.to_string()],
+                "ipFamilies": [if service_ip.is_ipv4() { "IPv4" } else { "IPv6" }],
+                "ipFamilyPolicy": "SingleStack",
+                "internalTrafficPolicy": "Cluster",
+                "sessionAffinity": "None",
+                "ports": [{ "name": "https", "port": 443, "protocol": "TCP", "targetPort": port }],
+            },
+        }),
+    )
+    .await?;
+    ensure(
+        store,
+        "endpoints",
+        Some("default"),
+        json!({
+            "metadata": { "name": "kubernetes", "namespace": "default",
+                          "labels": { "endpointslice.kubernetes.io/skip-mirror": "true" } },
+            "subsets": [{
+                "addresses": [{ "ip": endpoint_ip.to_string() }],
+                "ports": [{ "name": "https", "port": port, "protocol": "TCP" }],
+            }],
+        }),
+    )
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,849 @@
+//! The resource endpoints: request → authn/authz/admission → generic store.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
+use rustkube_api::field_selector::{self, FieldSelector};
+use rustkube_api::label_selector::LabelSelector;
+use rustkube_storage::{ContinueToken, EventType, ListOptions};
+use serde_json::{Value, json};
+
+use crate::auth::User;
+use crate::meta;
+use crate::request::{self, RequestInfo, Verb};
+use crate::resource_store::{DeleteOptions, Deleted, Target, parse_rv};
+use crate::state::AppState;
+use crate::status::{self, ApiError};
+use crate::table::{self, Rendering};
+use crate::watch_cache::EventKind;
+
+/// Largest request body accepted (upstream: 3 MiB).
+pub const MAX_BODY_BYTES: usize = 3 * 1024 * 1024;
+
+pub fn json_response(code: StatusCode, body: &Value) -> Response {
+    let bytes = serde_json::to_vec(body).unwrap_or_default();
+    let mut resp = (code, bytes).into_response();
+    resp.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/json"));
+    resp
+}
+
+pub fn parse_query(query: Option<&str>) -> HashMap<String, String> {
+    let mut out = HashMap::new();
+    for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        out.insert(percent_decode(k), percent_decode(v));
+    }
+    out
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
+                match hex {
+                    Some(b) => {
+                        out.push(b);
+                        i += 2;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Reads the request body, refusing more than [`MAX_BODY_BYTES`] with 413.
+async fn read_body(body: Body) -> Result<bytes::Bytes, ApiError> {
+    let mut stream = body.into_data_stream();
+    let mut buf = bytes::BytesMut::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| ApiError::bad_request(format!("reading request body: {e}")))?;
+        if buf.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(ApiError::too_large("Request entity too large: limit is 3145728"));
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(buf.freeze())
+}
+
+/// Refuses bodies in media types the server does not decode (protobuf, CBOR, YAML).
+fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
+    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("application/json");
+    let media = ct.split(';').next().unwrap_or("").trim();
+    if media.is_empty() || media == "application/json" || media == "*/*" {
+        return Ok(());
+    }
+    Err(ApiError::unsupported_media_type(format!(
+        "the body of the request was in an unknown format - accepted media types include: application/json (got {media})"
+    )))
+}
+
+fn decode_object(body: &[u8]) -> Result<Value, ApiError> {
+    if body.is_empty() {
+        return Err(ApiError::bad_request("the request body is empty"));
+    }
+    let v: Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("the object provided is unrecognized (must be JSON): {e}")))?;
+    if !v.is_object() {
+        return Err(ApiError::bad_request("the object provided is not a JSON object"));
+    }
+    Ok(v)
+}
+
+fn dry_run(q: &HashMap<String, String>) -> Result<bool, ApiError> {
+    match q.get("dryRun").map(String::as_str) {
+        None | Some("") => Ok(false),
+        Some("All") => Ok(true),
+        Some(other) => {
+            Err(ApiError::bad_request(format!("Invalid dryRun value: {other:?}: supported values: \"All\"")))
+        }
+    }
+}
+
+/// Entry point for `/api/...` and `/apis/...` resource paths.
+pub async fn handle(state: Arc<AppState>, info: RequestInfo, user: User, req: Request<Body>) -> Response {
+    let query = parse_query(req.uri().query());
+    let headers = req.headers().clone();
+    let result = dispatch(&state, &info, &user, &query, &headers, req.into_body()).await;
+    match result {
+        Ok(resp) => resp,
+        Err(err) => err.into_response(),
+    }
+}
+
+async fn dispatch(
+    state: &AppState,
+    info: &RequestInfo,
+    user: &User,
+    query: &HashMap<String, String>,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    crate::auth::authorize(user, info)?;
+    if !info.resource.supports(info.verb.as_str()) && info.subresource.is_none() {
+        return Err(ApiError::method_not_allowed());
+    }
+    let t = Target { resource: info.resource, namespace: info.namespace.as_deref() };
+    let rendering = table::negotiate(headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()));
+    let store = &state.store;
+    match info.verb {
+        Verb::Get => {
+            let name = info.name.as_deref().unwrap_or_default();
+            let obj = store.get(t, name).await?;
+            let obj = subresource_view(info, obj)?;
+            Ok(render_one(info, obj, rendering, query))
+        }
+        Verb::List => list(state, info, t, query, rendering).await,
+        Verb::Watch => watch(state, info, t, query, rendering).await,
+        Verb::Create => {
+            check_content_type(headers)?;
+            let body = read_body(body).await?;
+            let mut obj = decode_object(&body)?;
+            check_type(info, &obj)?;
+            if info.subresource.is_some() {
+                return create_subresource(state, info, t, obj).await;
+            }
+            if info.resource.namespaced {
+                let ns = info.namespace.as_deref().ok_or_else(|| ApiError::bad_request("a namespace is required"))?;
+                match meta::meta_str(&obj, "namespace") {
+                    Some(body_ns) if !body_ns.is_empty() && body_ns != ns => {
+                        return Err(ApiError::bad_request(
+                            "the namespace of the provided object does not match the namespace sent on the request",
+                        ));
+                    }
+                    _ => {
+                        meta::meta_mut(&mut obj).insert("namespace".into(), json!(ns));
+                    }
+                }
+                crate::admission::namespace_lifecycle(state, ns, info).await?;
+            } else {
+                meta::meta_mut(&mut obj).remove("namespace");
+            }
+            crate::admission::admit_create(state, info, &mut obj)?;
+            let dry = dry_run(query)?;
+            let is_service = info.resource.group.is_empty() && info.resource.plural == "services";
+            let mut claims = crate::allocator::Claims::default();
+            if is_service && let Err(e) = state.allocator.assign(&mut obj, &mut claims).await {
+                state.allocator.release(claims).await;
+                return Err(e);
+            }
+            let result = store.create(t, obj, dry).await;
+            if is_service && (dry || result.is_err()) {
+                state.allocator.release(claims).await;
+            }
+            Ok(json_response(StatusCode::CREATED, &result?))
+        }
+        Verb::Update => {
+            let name = info.name.clone().unwrap_or_default();
+            check_content_type(headers)?;
+            let body = read_body(body).await?;
+            let obj = decode_object(&body)?;
+            check_type(info, &obj)?;
+            if info.subresource.as_deref() == Some("scale") {
+                return update_scale(state, info, t, &name, obj, dry_run(query)?).await;
+            }
+            if let Some(ns) = &info.namespace
+                && let Some(body_ns) = meta::meta_str(&obj, "namespace").filter(|n| !n.is_empty())
+                && body_ns != ns
+            {
+                return Err(ApiError::bad_request(
+                    "the namespace of the provided object does not match the namespace sent on the request",
+                ));
+            }
+            let sub = info.subresource.clone();
+            let state_ref = state;
+            let before = service_before(state, info, t, &name).await;
+            let result = store
+                .update_with(t, &name, sub.as_deref(), dry_run(query)?, |old| {
+                    let mut new = obj.clone();
+                    if let Some(ns) = meta::meta_str(old, "namespace") {
+                        meta::meta_mut(&mut new).insert("namespace".into(), json!(ns));
+                    }
+                    crate::admission::admit_update(state_ref, info, &mut new, old)?;
+                    Ok(new)
+                })
+                .await;
+            match result {
+                Ok(obj) => {
+                    let obj = reconcile_service(state, t, &name, before, obj, dry_run(query)?).await?;
+                    Ok(json_response(StatusCode::OK, &obj))
+                }
+                Err(e) if e.code == 404 && crate::admission::allow_create_on_update(info) => {
+                    let mut obj = obj;
+                    meta::meta_mut(&mut obj).remove("resourceVersion");
+                    if let Some(ns) = &info.namespace {
+                        meta::meta_mut(&mut obj).insert("namespace".into(), json!(ns));
+                    }
+                    crate::admission::admit_create(state, info, &mut obj)?;
+                    let created = store.create(t, obj, dry_run(query)?).await?;
+                    Ok(json_response(StatusCode::CREATED, &created))
+                }
+                Err(e) => Err(e),
+            }
+        }
+        Verb::Patch => {
+            let name = info.name.clone().unwrap_or_default();
+            let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+            let patch_type = crate::patching::patch_type(content_type)?;
+            let body = read_body(body).await?;
+            let sub = info.subresource.clone();
+            if sub.as_deref() == Some("scale") {
+                let current = scale_of(info, &store.get(t, &name).await?)?;
+                let patched = crate::patching::apply(patch_type, info, &current, &body)?;
+                return update_scale(state, info, t, &name, patched, dry_run(query)?).await;
+            }
+            let state_ref = state;
+            let before = service_before(state, info, t, &name).await;
+            let obj = store
+                .update_with(t, &name, sub.as_deref(), dry_run(query)?, |old| {
+                    let mut new = crate::patching::apply(patch_type, info, old, &body)?;
+                    crate::admission::admit_update(state_ref, info, &mut new, old)?;
+                    Ok(new)
+                })
+                .await?;
+            let obj = reconcile_service(state, t, &name, before, obj, dry_run(query)?).await?;
+            Ok(json_response(StatusCode::OK, &obj))
+        }
+        Verb::Delete => {
+            let name = info.name.clone().unwrap_or_default();
+            let body = read_body(body).await?;
+            let opts = delete_options(query, &body)?;
+            match store.delete(t, &name, &opts).await? {
+                Deleted::Now(obj) => {
+                    release_allocations(state, info, &obj, &opts).await;
+                    if info.resource.plural == "pods" && info.resource.group.is_empty() {
+                        Ok(json_response(StatusCode::OK, &obj))
+                    } else {
+                        let uid = meta::meta_str(&obj, "uid");
+                        Ok(json_response(StatusCode::OK, &status::success(t.qualified(), &name, uid)))
+                    }
+                }
+                Deleted::Pending(obj) => Ok(json_response(StatusCode::OK, &obj)),
+            }
+        }
+        Verb::DeleteCollection => {
+            let body = read_body(body).await?;
+            let opts = delete_options(query, &body)?;
+            let objects = select_all(state, info, t, query).await?;
+            let mut deleted = Vec::new();
+            for obj in objects {
+                let name = meta::name(&obj).to_owned();
+                let nt = Target { resource: t.resource, namespace: meta::meta_str(&obj, "namespace") };
+                match store.delete(nt, &name, &opts).await {
+                    Ok(Deleted::Now(o)) => {
+                        release_allocations(state, info, &o, &opts).await;
+                        deleted.push(o);
+                    }
+                    Ok(Deleted::Pending(o)) => deleted.push(o),
+                    Err(e) if e.code == 404 => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            let list = json!({
+                "kind": format!("{}List", info.resource.kind),
+                "apiVersion": info.resource.api_version(),
+                "metadata": {},
+                "items": deleted,
+            });
+            Ok(json_response(StatusCode::OK, &list))
+        }
+    }
+}
+
+/// The stored Service before an update, when the target is a Service.
+async fn service_before(state: &AppState, info: &RequestInfo, t: Target<'_>, name: &str) -> Option<Value> {
+    let is_service = info.resource.group.is_empty() && info.resource.plural == "services" && info.subresource.is_none();
+    if is_service { state.store.get(t, name).await.ok() } else { None }
+}
+
+fn node_ports(svc: &Value) -> Vec<u64> {
+    svc.pointer("/spec/ports")
+        .and_then(Value::as_array)
+        .map(|ports| ports.iter().filter_map(|p| p.get("nodePort").and_then(Value::as_u64)).collect())
+        .unwrap_or_default()
+}
+
+/// After a Service update: allocate node ports the new type needs and release
+/// the ones it dropped.
+async fn reconcile_service(
+    state: &AppState,
+    t: Target<'_>,
+    name: &str,
+    before: Option<Value>,
+    after: Value,
+    dry_run: bool,
+) -> Result<Value, ApiError> {
+    let Some(before) = before else { return Ok(after) };
+    if dry_run {
+        return Ok(after);
+    }
+    let kind = after.pointer("/spec/type").and_then(Value::as_str).unwrap_or("ClusterIP");
+    let needs_ports = matches!(kind, "NodePort" | "LoadBalancer")
+        && after
+            .pointer("/spec/ports")
+            .and_then(Value::as_array)
+            .is_some_and(|ports| ports.iter().any(|p| p.get("nodePort").and_then(Value::as_u64).unwrap_or(0) == 0));
+    let mut after = after;
+    if needs_ports {
+        let owner = format!("{}/{name}", t.namespace.unwrap_or(""));
+        let mut claims = crate::allocator::Claims::default();
+        let count = after.pointer("/spec/ports").and_then(Value::as_array).map_or(0, Vec::len);
+        let mut assigned = Vec::new();
+        for i in 0..count {
+            let has = after.pointer(&format!("/spec/ports/{i}/nodePort")).and_then(Value::as_u64).unwrap_or(0) > 0;
+            if !has {
+                match state.allocator.allocate_node_port(None, &owner, &mut claims).await {
+                    Ok(p) => assigned.push((i, p)),
+                    Err(e) => {
+                        state.allocator.release(claims).await;
+                        return Err(e);
+                    }
+                }
+            }
+        }
+        let result = state
+            .store
+            .update_with(t, name, None, false, |cur| {
+                let mut new = cur.clone();
+                for (i, p) in &assigned {
+                    if let Some(port) = new.pointer_mut(&format!("/spec/ports/{i}")) {
+                        port["nodePort"] = json!(p);
+                    }
+                }
+                meta::meta_mut(&mut new).remove("resourceVersion");
+                Ok(new)
+            })
+            .await;
+        match result {
+            Ok(updated) => after = updated,
+            Err(e) => {
+                state.allocator.release(claims).await;
+                return Err(e);
+            }
+        }
+    }
+    let kept = node_ports(&after);
+    let dropped: Vec<u64> = node_ports(&before).into_iter().filter(|p| !kept.contains(p)).collect();
+    if !dropped.is_empty() {
+        let mut gone = before.clone();
+        gone["spec"]["clusterIPs"] = json!([]);
+        gone["spec"]["ports"] = json!(dropped.iter().map(|p| json!({ "nodePort": p })).collect::<Vec<_>>());
+        state.allocator.release_service(&gone).await;
+    }
+    Ok(after)
+}
+
+async fn release_allocations(state: &AppState, info: &RequestInfo, obj: &Value, opts: &DeleteOptions) {
+    if !opts.dry_run && info.resource.group.is_empty() && info.resource.plural == "services" {
+        state.allocator.release_service(obj).await;
+    }
+}
+
+fn check_type(info: &RequestInfo, obj: &Value) -> Result<(), ApiError> {
+    let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("");
+    let expected = match info.resource.subresource(info.subresource.as_deref().unwrap_or("")) {
+        Some(sub) if info.subresource.as_deref() != Some("status") => sub.kind,
+        _ => info.resource.kind,
+    };
+    if !kind.is_empty() && kind != expected && (info.subresource.as_deref() != Some("finalize")) {
+        return Err(ApiError::bad_request(format!(
+            "the kind of the provided object ({kind}) does not match the kind of the request ({expected})"
+        )));
+    }
+    Ok(())
+}
+
+fn delete_options(query: &HashMap<String, String>, body: &[u8]) -> Result<DeleteOptions, ApiError> {
+    let mut opts = DeleteOptions::default();
+    if !body.is_empty() {
+        let v: Value = serde_json::from_slice(body)
+            .map_err(|e| ApiError::bad_request(format!("the DeleteOptions body is not valid JSON: {e}")))?;
+        opts.grace_period_seconds = v.get("gracePeriodSeconds").and_then(Value::as_i64);
+        opts.propagation_policy = v.get("propagationPolicy").and_then(Value::as_str).map(str::to_owned);
+        if v.get("orphanDependents").and_then(Value::as_bool) == Some(true) && opts.propagation_policy.is_none() {
+            opts.propagation_policy = Some("Orphan".into());
+        }
+        if let Some(pre) = v.get("preconditions") {
+            opts.precondition_uid = pre.get("uid").and_then(Value::as_str).map(str::to_owned);
+            opts.precondition_resource_version = pre.get("resourceVersion").and_then(Value::as_str).map(str::to_owned);
+        }
+        opts.dry_run = v.get("dryRun").and_then(Value::as_array).is_some_and(|a| a.iter().any(|d| d == "All"));
+    }
+    if let Some(g) = query.get("gracePeriodSeconds") {
+        opts.grace_period_seconds =
+            Some(g.parse().map_err(|_| ApiError::bad_request(format!("invalid gracePeriodSeconds {g:?}")))?);
+    }
+    if let Some(p) = query.get("propagationPolicy") {
+        opts.propagation_policy = Some(p.clone());
+    }
+    if dry_run(query)? {
+        opts.dry_run = true;
+    }
+    Ok(opts)
+}
+
+fn render_one(info: &RequestInfo, obj: Value, rendering: Rendering, query: &HashMap<String, String>) -> Response {
+    if rendering == Rendering::Table && info.subresource.is_none() {
+        let include = query.get("includeObject").map(String::as_str).unwrap_or("Metadata");
+        let rv = meta::meta_str(&obj, "resourceVersion").unwrap_or("").to_owned();
+        let t =
+            table::table(info.resource, std::slice::from_ref(&obj), json!({ "resourceVersion": rv }), include, true);
+        return json_response(StatusCode::OK, &t);
+    }
+    json_response(StatusCode::OK, &obj)
+}
+
+/// GET of a subresource: status returns the whole object, scale a Scale.
+fn subresource_view(info: &RequestInfo, obj: Value) -> Result<Value, ApiError> {
+    match info.subresource.as_deref() {
+        None | Some("status") => Ok(obj),
+        Some("scale") => scale_of(info, &obj),
+        Some(_) => Err(ApiError::method_not_allowed()),
+    }
+}
+
+fn scale_of(info: &RequestInfo, obj: &Value) -> Result<Value, ApiError> {
+    let replicas = obj.get("spec").and_then(|s| s.get("replicas")).and_then(Value::as_i64).unwrap_or(1);
+    let status_replicas = obj.get("status").and_then(|s| s.get("replicas")).and_then(Value::as_i64).unwrap_or(0);
+    let selector = obj
+        .get("spec")
+        .and_then(|s| s.get("selector"))
+        .map(|sel| {
+            if info.resource.plural == "replicationcontrollers" {
+                let map: std::collections::BTreeMap<String, String> = sel
+                    .as_object()
+                    .map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned()))).collect())
+                    .unwrap_or_default();
+                LabelSelector::from_match_labels(&map).to_string()
+            } else {
+                serde_json::from_value(sel.clone())
+                    .ok()
+                    .and_then(|s: k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector| {
+                        LabelSelector::from_meta(Some(&s)).ok()
+                    })
+                    .map(|s| s.to_string())
+                    .unwrap_or_default()
+            }
+        })
+        .unwrap_or_default();
+    let md = obj.get("metadata").cloned().unwrap_or_else(|| json!({}));
+    Ok(json!({
+        "kind": "Scale",
+        "apiVersion": "autoscaling/v1",
+        "metadata": {
+            "name": md.get("name"), "namespace": md.get("namespace"), "uid": md.get("uid"),
+            "resourceVersion": md.get("resourceVersion"), "creationTimestamp": md.get("creationTimestamp"),
+        },
+        "spec": { "replicas": replicas },
+        "status": { "replicas": status_replicas, "selector": selector },
+    }))
+}
+
+async fn update_scale(
+    state: &AppState,
+    info: &RequestInfo,
+    t: Target<'_>,
+    name: &str,
+    scale: Value,
+    dry_run: bool,
+) -> Result<Response, ApiError> {
+    let replicas = scale
+        .get("spec")
+        .and_then(|s| s.get("replicas"))
+        .and_then(Value::as_i64)
+        .ok_or_else(|| ApiError::bad_request("spec.replicas is required in a Scale"))?;
+    if replicas < 0 {
+        let err = rustkube_api::validation::FieldError::invalid(
+            "spec.replicas",
+            replicas.to_string(),
+            "must be greater than or equal to 0",
+        );
+        return Err(ApiError::invalid("Scale", "autoscaling", name, &[err]));
+    }
+    let pinned = meta::meta_str(&scale, "resourceVersion").map(str::to_owned).filter(|s| !s.is_empty());
+    let obj = state
+        .store
+        .update_with(t, name, None, dry_run, |old| {
+            let mut new = old.clone();
+            new["spec"]["replicas"] = json!(replicas);
+            match &pinned {
+                Some(rv) => meta::meta_mut(&mut new).insert("resourceVersion".into(), json!(rv)),
+                None => meta::meta_mut(&mut new).remove("resourceVersion"),
+            };
+            Ok(new)
+        })
+        .await?;
+    Ok(json_response(StatusCode::OK, &scale_of(info, &obj)?))
+}
+
+async fn create_subresource(
+    state: &AppState,
+    info: &RequestInfo,
+    t: Target<'_>,
+    body: Value,
+) -> Result<Response, ApiError> {
+    let name = info.name.clone().unwrap_or_default();
+    match (info.resource.plural, info.subresource.as_deref()) {
+        ("pods", Some("binding")) => {
+            let node = body
+                .get("target")
+                .and_then(|t| t.get("name"))
+                .and_then(Value::as_str)
+                .filter(|n| !n.is_empty())
+                .ok_or_else(|| ApiError::bad_request("Binding.target.name is required"))?
+                .to_owned();
+            state
+                .store
+                .update_with(t, &name, None, false, |old| {
+                    if meta::is_deleting(old) {
+                        return Err(ApiError::conflict(
+                            t.qualified(),
+                            &name,
+                            "pod is being deleted, cannot be assigned to a host",
+                        ));
+                    }
+                    let current = old.get("spec").and_then(|s| s.get("nodeName")).and_then(Value::as_str).unwrap_or("");
+                    if !current.is_empty() {
+                        return Err(ApiError::conflict(
+                            t.qualified(),
+                            &name,
+                            &format!("pod {name} is already assigned to node \"{current}\""),
+                        ));
+                    }
+                    let mut new = old.clone();
+                    new["spec"]["nodeName"] = json!(node);
+                    meta::meta_mut(&mut new).remove("resourceVersion");
+                    Ok(new)
+                })
+                .await?;
+            Ok(json_response(
+                StatusCode::CREATED,
+                &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}),
+            ))
+        }
+        _ => Err(ApiError::method_not_allowed()),
+    }
+}
+
+/// Label and field selectors from the query, validated for the kind.
+fn selectors(info: &RequestInfo, query: &HashMap<String, String>) -> Result<(LabelSelector, FieldSelector), ApiError> {
+    let labels = LabelSelector::parse(query.get("labelSelector").map(String::as_str).unwrap_or(""))
+        .map_err(|e| ApiError::bad_request(format!("unable to parse requirement: {e}")))?;
+    let fields = FieldSelector::parse(query.get("fieldSelector").map(String::as_str).unwrap_or(""))
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let fields = fields
+        .convert_for(info.resource.group, info.resource.kind)
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    Ok((labels, fields))
+}
+
+fn matches(info: &RequestInfo, labels: &LabelSelector, fields: &FieldSelector, obj: &Value) -> bool {
+    if !labels.is_everything() && !labels.matches(&meta::labels(obj)) {
+        return false;
+    }
+    fields.is_everything()
+        || fields.matches(&field_selector::object_fields(info.resource.group, info.resource.kind, obj))
+}
+
+async fn select_all(
+    state: &AppState,
+    info: &RequestInfo,
+    t: Target<'_>,
+    query: &HashMap<String, String>,
+) -> Result<Vec<Value>, ApiError> {
+    let (labels, fields) = selectors(info, query)?;
+    let opts = ListOptions { prefix: t.prefix()?, ..Default::default() };
+    let (items, _) = state.store.list_page(t, &opts).await?;
+    Ok(items.into_iter().filter(|o| matches(info, &labels, &fields, o)).collect())
+}
+
+async fn list(
+    state: &AppState,
+    info: &RequestInfo,
+    t: Target<'_>,
+    query: &HashMap<String, String>,
+    rendering: Rendering,
+) -> Result<Response, ApiError> {
+    let (labels, fields) = selectors(info, query)?;
+    let prefix = t.prefix()?;
+    let limit: Option<usize> = match query.get("limit").filter(|l| !l.is_empty()) {
+        Some(l) => {
+            Some(l.parse().map_err(|_| ApiError::bad_request(format!("invalid limit {l:?}")))?).filter(|l| *l > 0)
+        }
+        None => None,
+    };
+    let mut opts = ListOptions { prefix: prefix.clone(), ..Default::default() };
+    if let Some(token) = query.get("continue").filter(|c| !c.is_empty()) {
+        let tok = ContinueToken::decode(token, &prefix).map_err(|e| ApiError::bad_request(e.to_string()))?;
+        opts.start_key = Some(tok.start_key);
+        opts.revision = Some(tok.revision);
+    } else if let Some(rv) = query.get("resourceVersion").filter(|rv| !rv.is_empty() && *rv != "0") {
+        let rv = parse_rv(rv)?;
+        if query.get("resourceVersionMatch").map(String::as_str) == Some("Exact") {
+            opts.revision = Some(rv);
+        }
+    }
+    let mut items = Vec::new();
+    let mut revision = None;
+    let mut next = None;
+    let mut remaining = None;
+    loop {
+        let mut page_opts = opts.clone();
+        page_opts.limit = limit.map(|l| (l - items.len()).max(1));
+        let (page, res) = state.store.list_page(t, &page_opts).await?;
+        revision.get_or_insert(res.revision);
+        items.extend(page.into_iter().filter(|o| matches(info, &labels, &fields, o)));
+        match (res.next_key, limit) {
+            (Some(key), Some(l)) if items.len() < l => {
+                opts.start_key = Some(key);
+                opts.revision = Some(res.revision);
+            }
+            (Some(key), Some(_)) => {
+                next = Some(ContinueToken { revision: res.revision, start_key: key }.encode(&prefix));
+                if labels.is_everything() && fields.is_everything() {
+                    remaining = res.remaining;
+                }
+                break;
+            }
+            _ => break,
+        }
+    }
+    let revision = revision.unwrap_or(0);
+    let mut list_meta = json!({ "resourceVersion": revision.to_string() });
+    if let Some(c) = next {
+        list_meta["continue"] = json!(c);
+        if let Some(r) = remaining {
+            list_meta["remainingItemCount"] = json!(r);
+        }
+    }
+    if rendering == Rendering::Table {
+        let include = query.get("includeObject").map(String::as_str).unwrap_or("Metadata");
+        return Ok(json_response(StatusCode::OK, &table::table(info.resource, &items, list_meta, include, true)));
+    }
+    let list = json!({
+        "kind": format!("{}List", info.resource.kind),
+        "apiVersion": info.resource.api_version(),
+        "metadata": list_meta,
+        "items": items,
+    });
+    Ok(json_response(StatusCode::OK, &list))
+}
+
+fn watch_event(kind: &str, object: Value) -> bytes::Bytes {
+    let mut line = serde_json::to_vec(&json!({ "type": kind, "object": object })).unwrap_or_default();
+    line.push(b'\n');
+    bytes::Bytes::from(line)
+}
+
+async fn watch(
+    state: &AppState,
+    info: &RequestInfo,
+    t: Target<'_>,
+    query: &HashMap<String, String>,
+    rendering: Rendering,
+) -> Result<Response, ApiError> {
+    let (labels, fields) = match &info.name {
+        // GET .../pods/<name>?watch=true watches one object.
+        Some(name) => {
+            let mut q = query.clone();
+            let by_name = format!("metadata.name={}", field_selector::escape_value(name));
+            let combined = match q.get("fieldSelector").filter(|f| !f.is_empty()) {
+                Some(f) => format!("{f},{by_name}"),
+                None => by_name,
+            };
+            q.insert("fieldSelector".into(), combined);
+            selectors(info, &q)?
+        }
+        None => selectors(info, query)?,
+    };
+    let prefix = t.prefix()?;
+    let rv = query.get("resourceVersion").filter(|rv| !rv.is_empty()).cloned();
+    let send_initial = query.get("sendInitialEvents").map(String::as_str) == Some("true");
+    let bookmarks = query.get("allowWatchBookmarks").map(String::as_str) == Some("true");
+    let timeout = query
+        .get("timeoutSeconds")
+        .and_then(|s| s.parse::<u64>().ok())
+        .map(Duration::from_secs)
+        .unwrap_or(Duration::from_secs(30 * 60));
+    // Initial state: synthetic ADDED events when no version (or "0") is given, or when asked.
+    let mut initial = Vec::new();
+    let from = match rv.as_deref() {
+        None | Some("0") => {
+            let (items, res) =
+                state.store.list_page(t, &ListOptions { prefix: prefix.clone(), ..Default::default() }).await?;
+            initial = items.into_iter().filter(|o| matches(info, &labels, &fields, o)).collect();
+            res.revision
+        }
+        Some(rv) => {
+            let rv = parse_rv(rv)?;
+            if send_initial {
+                let (items, res) =
+                    state.store.list_page(t, &ListOptions { prefix: prefix.clone(), ..Default::default() }).await?;
+                initial = items.into_iter().filter(|o| matches(info, &labels, &fields, o)).collect();
+                res.revision.max(rv)
+            } else {
+                rv
+            }
+        }
+    };
+    let resource = info.resource;
+    let info_owned = info.clone();
+    let table = rendering == Rendering::Table;
+    let include = query.get("includeObject").cloned().unwrap_or_else(|| "Metadata".into());
+    let resource_prefix = info.resource.storage_prefix().ok_or_else(ApiError::method_not_allowed)?;
+    let stream = state.watch_cache.watch(&resource_prefix, &prefix, from).await;
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<bytes::Bytes, std::io::Error>>(64);
+    tokio::spawn(async move {
+        let mut first = true;
+        let mut render = |obj: Value| -> Value {
+            if table {
+                let with_columns = std::mem::replace(&mut first, false);
+                let rv = meta::meta_str(&obj, "resourceVersion").unwrap_or("").to_owned();
+                table::table(
+                    resource,
+                    std::slice::from_ref(&obj),
+                    json!({ "resourceVersion": rv }),
+                    &include,
+                    with_columns,
+                )
+            } else {
+                obj
+            }
+        };
+        for obj in initial {
+            if tx.send(Ok(watch_event("ADDED", render(obj)))).await.is_err() {
+                return;
+            }
+        }
+        if send_initial && bookmarks {
+            let bm = json!({
+                "kind": resource.kind, "apiVersion": resource.api_version(),
+                "metadata": { "resourceVersion": from.to_string(), "annotations": { "k8s.io/initial-events-end": "true" } }
+            });
+            if tx.send(Ok(watch_event("BOOKMARK", bm))).await.is_err() {
+                return;
+            }
+        }
+        let mut stream = match stream {
+            Ok(s) => s,
+            Err(e) => {
+                let err = if e.is_compacted() {
+                    ApiError::gone(format!("too old resource version: {from}"))
+                } else {
+                    status::from_storage(
+                        e,
+                        crate::status::Qualified { group: resource.group, resource: resource.plural },
+                        "",
+                    )
+                };
+                let _ = tx.send(Ok(watch_event("ERROR", err.to_status()))).await;
+                return;
+            }
+        };
+        let deadline = tokio::time::sleep(timeout);
+        tokio::pin!(deadline);
+        loop {
+            let ev = tokio::select! {
+                _ = &mut deadline => return,
+                _ = tx.closed() => return,
+                ev = stream.next() => ev,
+            };
+            let Some(ev) = ev else { return };
+            let ev = match ev {
+                Ok(ev) => ev,
+                Err(e) => {
+                    let err = if e.is_compacted() {
+                        ApiError::gone(format!("too old resource version: {from}"))
+                    } else {
+                        ApiError::internal(e.to_string())
+                    };
+                    let _ = tx.send(Ok(watch_event("ERROR", err.to_status()))).await;
+                    return;
+                }
+            };
+            let Some(obj) = ev.obj() else { continue };
+            let now = matches(&info_owned, &labels, &fields, obj);
+            let before = ev.prev().is_some_and(|p| matches(&info_owned, &labels, &fields, p));
+            let kind = match (ev.event.event_type, before, now) {
+                (EventType::Created, _, true) => EventKind::Added,
+                (EventType::Updated, true, true) => EventKind::Modified,
+                (EventType::Updated, false, true) => EventKind::Added,
+                (EventType::Updated, true, false) => EventKind::Deleted,
+                (EventType::Deleted, _, true) => EventKind::Deleted,
+                _ => continue,
+            };
+            let line = if table { watch_event(kind.as_str(), render(obj.clone())) } else { ev.line(kind) };
+            if tx.send(Ok(line)).await.is_err() {
+                return;
+            }
+        }
+    });
+    let body = Body::from_stream(tokio_stream_from(rx));
+    let mut resp = Response::new(body);
+    resp.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/json"));
+    Ok(resp)
+}
+
+fn tokio_stream_from(
+    mut rx: tokio::sync::mpsc::Receiver<Result<bytes::Bytes, std::io::Error>>,
+) -> impl futures_util::Stream<Item = Result<bytes::Bytes, std::io::Error>> {
+    futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))
+}
+
+/// Parses the path for a resource request (re-exported for the router).
+pub fn classify(method: &Method, path: &str, query: Option<&str>) -> Result<Option<RequestInfo>, ApiError> {
+    request::parse(method, path, &parse_query(query))
+}

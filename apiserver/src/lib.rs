@@ -1,0 +1,301 @@
+//! kube-apiserver: the Kubernetes REST API over rustkube-storage.
+//!
+//! The handler chain is authn (client certificates, [`auth`]) → authz
+//! ([`auth::authorize`]) → admission ([`admission`]) → the generic registry
+//! store ([`resource_store`] with per-resource [`strategy`]).
+
+pub mod admission;
+pub mod allocator;
+pub mod auth;
+pub mod bootstrap;
+pub mod discovery;
+pub mod handlers;
+pub mod meta;
+pub mod openapi;
+pub mod options;
+pub mod patching;
+mod printers;
+pub mod request;
+pub mod resource_store;
+pub mod server;
+pub mod state;
+pub mod status;
+pub mod strategy;
+pub mod table;
+pub mod telemetry;
+pub mod watch_cache;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use axum::Router;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, Request, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use rustkube_storage::Store;
+
+use crate::auth::User;
+use crate::options::Options;
+use crate::state::AppState;
+use crate::status::ApiError;
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+/// The first address of a CIDR plus one: the `kubernetes` Service IP.
+pub fn first_service_ip(cidr: &str) -> anyhow::Result<IpAddr> {
+    let (addr, bits) = cidr.split_once('/').with_context(|| format!("invalid --service-cluster-ip-range {cidr:?}"))?;
+    let addr: IpAddr = addr.parse().with_context(|| format!("invalid --service-cluster-ip-range {cidr:?}"))?;
+    let bits: u32 = bits.parse().with_context(|| format!("invalid --service-cluster-ip-range {cidr:?}"))?;
+    match addr {
+        IpAddr::V4(v4) if bits <= 30 => {
+            let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
+            Ok(IpAddr::V4(Ipv4Addr::from((u32::from(v4) & mask) + 1)))
+        }
+        IpAddr::V6(v6) if bits <= 126 => {
+            let mask = if bits == 0 { 0 } else { u128::MAX << (128 - bits) };
+            Ok(IpAddr::V6(std::net::Ipv6Addr::from((u128::from(v6) & mask) + 1)))
+        }
+        _ => bail!("--service-cluster-ip-range {cidr:?} is too small"),
+    }
+}
+
+async fn open_storage(options: &Options) -> anyhow::Result<Arc<dyn Store>> {
+    if options.etcd_servers.is_empty() {
+        let path = options.data_dir.join("state.db");
+        let store = rustkube_storage::sqlite::SqliteStore::open(&path)
+            .await
+            .with_context(|| format!("opening embedded store {}", path.display()))?;
+        tracing::info!(path = %path.display(), "using the embedded SQLite store");
+        Ok(Arc::new(store))
+    } else {
+        let store = rustkube_storage::etcd::EtcdStore::connect(&options.etcd_servers)
+            .await
+            .with_context(|| format!("connecting to etcd at {}", options.etcd_servers.join(",")))?;
+        tracing::info!(endpoints = %options.etcd_servers.join(","), "using etcd");
+        Ok(Arc::new(store))
+    }
+}
+
+/// Serving certificate, key and client CA: the operator's, or generated under DATA_DIR/pki.
+struct Tls {
+    cert: PathBuf,
+    key: PathBuf,
+    client_ca: Option<PathBuf>,
+}
+
+fn machine_hostname() -> Option<String> {
+    std::fs::read_to_string("/proc/sys/kernel/hostname").ok().map(|h| h.trim().to_owned()).filter(|h| !h.is_empty())
+}
+
+fn prepare_tls(options: &Options, service_ip: IpAddr, server_url: &str) -> anyhow::Result<Tls> {
+    match (&options.tls_cert_file, &options.tls_private_key_file) {
+        (Some(cert), Some(key)) => {
+            return Ok(Tls { cert: cert.clone(), key: key.clone(), client_ca: options.client_ca_file.clone() });
+        }
+        (Some(_), None) | (None, Some(_)) => bail!("--tls-cert-file and --tls-private-key-file must be given together"),
+        (None, None) => {}
+    }
+    let mut ips = vec![service_ip];
+    if let Some(a) = options.advertise_address {
+        ips.push(a);
+    }
+    if !options.bind_address.is_unspecified() {
+        ips.push(options.bind_address);
+    }
+    let hostnames: Vec<String> = machine_hostname().into_iter().collect();
+    let pki = rustkube_pki::ensure_apiserver_pki(&rustkube_pki::ApiserverPkiRequest {
+        dir: options.data_dir.clone(),
+        hostnames,
+        ips,
+        server_url: server_url.to_owned(),
+    })
+    .context("preparing the generated PKI")?;
+    Ok(Tls {
+        cert: pki.serving_cert,
+        key: pki.serving_key,
+        client_ca: Some(options.client_ca_file.clone().unwrap_or(pki.ca_cert)),
+    })
+}
+
+/// Runs the apiserver until `shutdown` resolves.
+pub async fn run(options: Options, shutdown: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&options.data_dir)
+        .with_context(|| format!("creating --data-dir {}", options.data_dir.display()))?;
+    let service_ip = first_service_ip(&options.service_cluster_ip_range)?;
+    let listener = tokio::net::TcpListener::bind(SocketAddr::new(options.bind_address, options.secure_port))
+        .await
+        .with_context(|| format!("binding {}:{}", options.bind_address, options.secure_port))?;
+    let local = listener.local_addr()?;
+    let advertise_ip = options.advertise_address.unwrap_or(if options.bind_address.is_unspecified() {
+        IpAddr::V4(Ipv4Addr::LOCALHOST)
+    } else {
+        options.bind_address
+    });
+    let advertise = SocketAddr::new(advertise_ip, local.port()).to_string();
+    let server_url = format!("https://{advertise}");
+    let tls = prepare_tls(&options, service_ip, &server_url)?;
+    let tls_config = server::tls_config(&tls.cert, &tls.key, tls.client_ca.as_deref())?;
+
+    let storage = open_storage(&options).await?;
+    let compactor = rustkube_storage::Compactor::spawn(Arc::clone(&storage), options.etcd_compaction_interval);
+    let watch_cache = watch_cache::WatchCache::new(Arc::clone(&storage));
+    let allocator = allocator::Allocator::new(
+        Arc::clone(&storage),
+        &options.service_cluster_ip_range,
+        &options.service_node_port_range,
+    )
+    .map_err(|e| anyhow::anyhow!("invalid service ranges: {e}"))?;
+    let store = resource_store::ResourceStore::new(storage);
+    let mut claims = allocator::Claims::default();
+    if let Err(e) = allocator.allocate_ip(Some(service_ip), "default/kubernetes", &mut claims).await {
+        tracing::debug!(error = %e.message, "kubernetes service IP already claimed");
+    }
+    bootstrap::run(&store, service_ip, advertise_ip, local.port()).await?;
+    let state = Arc::new(AppState { store, watch_cache, allocator, advertise });
+    // Build the OpenAPI documents off the request path (0.1-0.2 s of CPU once).
+    tokio::task::spawn_blocking(|| {
+        let _ = openapi::v2_protobuf();
+        let _ = openapi::v2_json();
+        let _ = openapi::v3_index();
+    });
+    let app = router(Arc::clone(&state));
+    tracing::info!(address = %local, url = %server_url, "listening on {local}");
+    server::serve(listener, tls_config, app, shutdown).await?;
+    compactor.stop().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// All routes: health, discovery, version, then every resource path.
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/healthz", get(health))
+        .route("/livez", get(health))
+        .route("/readyz", get(health))
+        .route("/version", get(|| async { handlers::json_response(StatusCode::OK, &discovery::version()) }))
+        .route("/metrics", get(metrics))
+        .route("/openapi/v2", get(openapi_v2))
+        .route("/openapi/v3", get(|| async { handlers::json_response(StatusCode::OK, &openapi::v3_index()) }))
+        .route("/openapi/v3/{*path}", get(openapi_v3))
+        .fallback(api)
+        .with_state(state)
+}
+
+async fn health(req: Request<Body>) -> Response {
+    let verbose = req.uri().query().is_some_and(|q| q.split('&').any(|p| p == "verbose" || p.starts_with("verbose=")));
+    let body = if verbose {
+        format!("[+]ping ok\n[+]etcd ok\n{} check passed\n", req.uri().path().trim_start_matches('/'))
+    } else {
+        "ok".to_owned()
+    };
+    (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response()
+}
+
+async fn openapi_v2(headers: HeaderMap) -> Response {
+    let accept = accept_header(&headers);
+    if accept.contains("com.github.proto-openapi.spec.v2") {
+        let ct = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf";
+        return (StatusCode::OK, [(header::CONTENT_TYPE, ct)], openapi::v2_protobuf()).into_response();
+    }
+    (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], openapi::v2_json()).into_response()
+}
+
+async fn openapi_v3(axum::extract::Path(path): axum::extract::Path<String>) -> Response {
+    let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let (group, version) = match segs.as_slice() {
+        ["api", version] => ("", *version),
+        ["apis", group, version] => (*group, *version),
+        _ => return ApiError::path_not_found().into_response(),
+    };
+    match openapi::v3_group_version_json(group, version) {
+        Some(doc) => {
+            let etag = format!("\"{}\"", openapi::v3_hash(group, version));
+            let mut resp = (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], doc).into_response();
+            if let Ok(v) = axum::http::HeaderValue::from_str(&etag) {
+                resp.headers_mut().insert(header::ETAG, v);
+            }
+            resp
+        }
+        None => ApiError::path_not_found().into_response(),
+    }
+}
+
+async fn metrics() -> Response {
+    let body = "# HELP apiserver_up Whether the apiserver is serving.\n# TYPE apiserver_up gauge\napiserver_up 1\n";
+    (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
+}
+
+fn accept_header(headers: &HeaderMap) -> &str {
+    headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("")
+}
+
+async fn api(State(state): State<Arc<AppState>>, headers: HeaderMap, req: Request<Body>) -> Response {
+    let user = req.extensions().get::<User>().cloned().unwrap_or_else(User::anonymous);
+    let path = req.uri().path().to_owned();
+    tracing::debug!(
+        method = %req.method(),
+        path = %path,
+        query = req.uri().query().unwrap_or(""),
+        content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or(""),
+        accept = accept_header(&headers),
+        user = %user.name,
+        "request"
+    );
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    let is_get = req.method() == axum::http::Method::GET;
+    if user.is_anonymous() && !matches!(path.as_str(), "/api" | "/apis") {
+        return ApiError::unauthorized().into_response();
+    }
+    let segs: Vec<&str> = path.trim_matches('/').split('/').filter(|s| !s.is_empty()).collect();
+    match (is_get, segs.as_slice()) {
+        (true, ["api"]) => return discovery::api(accept, &state.advertise),
+        (true, ["apis"]) => return discovery::apis(accept),
+        (true, ["api", version]) => {
+            return match discovery::resource_list("", version) {
+                Ok(v) => handlers::json_response(StatusCode::OK, &v),
+                Err(e) => e.into_response(),
+            };
+        }
+        (true, ["apis", group]) => {
+            return match discovery::group(group) {
+                Ok(v) => handlers::json_response(StatusCode::OK, &v),
+                Err(e) => e.into_response(),
+            };
+        }
+        (true, ["apis", group, version]) => {
+            return match discovery::resource_list(group, version) {
+                Ok(v) => handlers::json_response(StatusCode::OK, &v),
+                Err(e) => e.into_response(),
+            };
+        }
+        _ => {}
+    }
+    match handlers::classify(req.method(), &path, req.uri().query()) {
+        Ok(Some(info)) => handlers::handle(state, info, user, req).await,
+        Ok(None) => ApiError::path_not_found().into_response(),
+        Err(e) => e.into_response(),
+    }
+}

@@ -1,0 +1,16 @@
+//! Shared state of one running apiserver.
+
+use crate::allocator::Allocator;
+use crate::resource_store::ResourceStore;
+use crate::watch_cache::WatchCache;
+
+#[derive(Debug)]
+pub struct AppState {
+    pub store: ResourceStore,
+    /// One storage watch per resource, shared by every client watch.
+    pub watch_cache: WatchCache,
+    /// Service ClusterIPs and NodePorts.
+    pub allocator: Allocator,
+    /// `host:port` clients reach this server at (for discovery's serverAddressByClientCIDRs).
+    pub advertise: String,
+}
