@@ -79,16 +79,36 @@ async fn read_body(body: Body) -> Result<bytes::Bytes, ApiError> {
     Ok(buf.freeze())
 }
 
-/// Refuses bodies in media types the server does not decode (protobuf, CBOR, YAML).
-fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
+/// How a create/update body is encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BodyFormat {
+    Json,
+    Protobuf,
+}
+
+/// JSON or Kubernetes protobuf; anything else (CBOR, YAML) is a 415.
+fn body_format(headers: &HeaderMap) -> Result<BodyFormat, ApiError> {
     let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("application/json");
     let media = ct.split(';').next().unwrap_or("").trim();
     if media.is_empty() || media == "application/json" || media == "*/*" {
-        return Ok(());
+        return Ok(BodyFormat::Json);
+    }
+    if rustkube_protobuf::is_protobuf_media_type(media) {
+        return Ok(BodyFormat::Protobuf);
     }
     Err(ApiError::unsupported_media_type(format!(
-        "the body of the request was in an unknown format - accepted media types include: application/json (got {media})"
+        "the body of the request was in an unknown format - accepted media types include: application/json, \
+         application/vnd.kubernetes.protobuf (got {media})"
     )))
+}
+
+/// Decodes a create/update body in its declared format.
+fn decode_body(format: BodyFormat, body: &[u8]) -> Result<Value, ApiError> {
+    match format {
+        BodyFormat::Json => decode_object(body),
+        BodyFormat::Protobuf => rustkube_protobuf::decode(body)
+            .map_err(|e| ApiError::bad_request(format!("the object provided is unrecognized (protobuf): {e}"))),
+    }
 }
 
 fn decode_object(body: &[u8]) -> Result<Value, ApiError> {
@@ -149,9 +169,9 @@ async fn dispatch(
         Verb::List => list(state, info, t, query, rendering).await,
         Verb::Watch => watch(state, info, t, query, rendering).await,
         Verb::Create => {
-            check_content_type(headers)?;
+            let format = body_format(headers)?;
             let body = read_body(body).await?;
-            let mut obj = decode_object(&body)?;
+            let mut obj = decode_body(format, &body)?;
             check_type(info, &obj)?;
             if info.subresource.is_some() {
                 return create_subresource(state, info, t, obj).await;
@@ -188,9 +208,9 @@ async fn dispatch(
         }
         Verb::Update => {
             let name = info.name.clone().unwrap_or_default();
-            check_content_type(headers)?;
+            let format = body_format(headers)?;
             let body = read_body(body).await?;
-            let obj = decode_object(&body)?;
+            let obj = decode_body(format, &body)?;
             check_type(info, &obj)?;
             if info.subresource.as_deref() == Some("scale") {
                 return update_scale(state, info, t, &name, obj, dry_run(query)?).await;

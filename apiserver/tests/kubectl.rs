@@ -337,3 +337,36 @@ fn delete_propagation_policies_and_watch() {
     );
     let _ = Backend::Sqlite;
 }
+
+/// kubectl 1.32+ sends typed creates as protobuf; 1.27 as JSON. Both must work.
+#[test]
+fn typed_create_commands_in_protobuf_and_json() {
+    let s = Apiserver::start(&[]);
+    for v in ["1.33", "1.32", "1.27"] {
+        let ns = format!("gen-{}", v.replace('.', "-"));
+        s.ok(v, &["create", "namespace", &ns]);
+        s.ok(v, &["create", "configmap", "cm", "-n", &ns, "--from-literal=a=b"]);
+        s.ok(v, &["create", "secret", "generic", "sec", "-n", &ns, "--from-literal=pw=hunter2"]);
+        s.ok(v, &["create", "deployment", "dep", "-n", &ns, "--image=busybox:1.36", "--replicas=0"]);
+        s.ok(v, &["create", "job", "job", "-n", &ns, "--image=busybox:1.36", "--", "true"]);
+        s.ok(v, &["create", "serviceaccount", "sa", "-n", &ns]);
+        s.ok(v, &["create", "service", "clusterip", "svc", "-n", &ns, "--tcp=80:8080"]);
+        assert_eq!(s.ok("1.33", &["get", "cm", "cm", "-n", &ns, "-o", "jsonpath={.data.a}"]), "b", "kubectl {v}");
+        assert_eq!(s.ok("1.33", &["get", "secret", "sec", "-n", &ns, "-o", "jsonpath={.data.pw}"]), "aHVudGVyMg==");
+        assert_eq!(
+            s.ok("1.33", &["get", "deploy", "dep", "-n", &ns, "-o", "jsonpath={.spec.replicas}"]),
+            "0",
+            "kubectl {v}: an explicit replicas: 0 survives"
+        );
+        let job = s.ok(
+            "1.33",
+            &["get", "job", "job", "-n", &ns, "-o", "jsonpath={.spec.template.spec.containers[0].command}"],
+        );
+        assert_eq!(job, r#"["true"]"#, "kubectl {v}");
+        let svc = s.ok(
+            "1.33",
+            &["get", "svc", "svc", "-n", &ns, "-o", "jsonpath={.spec.ports[0].targetPort} {.spec.clusterIP}"],
+        );
+        assert!(svc.starts_with("8080 10."), "kubectl {v}: service port and allocated IP: {svc}");
+    }
+}
