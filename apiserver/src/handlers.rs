@@ -176,6 +176,7 @@ async fn dispatch(
             if info.subresource.is_some() {
                 return create_subresource(state, info, t, obj).await;
             }
+            let warnings = unknown_field_check(info, query, &mut obj)?;
             if info.resource.namespaced {
                 let ns = info.namespace.as_deref().ok_or_else(|| ApiError::bad_request("a namespace is required"))?;
                 match meta::meta_str(&obj, "namespace") {
@@ -204,14 +205,15 @@ async fn dispatch(
             if is_service && (dry || result.is_err()) {
                 state.allocator.release(claims).await;
             }
-            Ok(json_response(StatusCode::CREATED, &result?))
+            Ok(with_warnings(json_response(StatusCode::CREATED, &result?), &warnings))
         }
         Verb::Update => {
             let name = info.name.clone().unwrap_or_default();
             let format = body_format(headers)?;
             let body = read_body(body).await?;
-            let obj = decode_body(format, &body)?;
+            let mut obj = decode_body(format, &body)?;
             check_type(info, &obj)?;
+            let warnings = unknown_field_check(info, query, &mut obj)?;
             if info.subresource.as_deref() == Some("scale") {
                 return update_scale(state, info, t, &name, obj, dry_run(query)?).await;
             }
@@ -239,7 +241,7 @@ async fn dispatch(
             match result {
                 Ok(obj) => {
                     let obj = reconcile_service(state, t, &name, before, obj, dry_run(query)?).await?;
-                    Ok(json_response(StatusCode::OK, &obj))
+                    Ok(with_warnings(json_response(StatusCode::OK, &obj), &warnings))
                 }
                 Err(e) if e.code == 404 && crate::admission::allow_create_on_update(info) => {
                     let mut obj = obj;
@@ -267,15 +269,17 @@ async fn dispatch(
             }
             let state_ref = state;
             let before = service_before(state, info, t, &name).await;
+            let mut warnings = Vec::new();
             let obj = store
                 .update_with(t, &name, sub.as_deref(), dry_run(query)?, |old| {
                     let mut new = crate::patching::apply(patch_type, info, old, &body)?;
+                    warnings = unknown_field_check(info, query, &mut new)?;
                     crate::admission::admit_update(state_ref, info, &mut new, old)?;
                     Ok(new)
                 })
                 .await?;
             let obj = reconcile_service(state, t, &name, before, obj, dry_run(query)?).await?;
-            Ok(json_response(StatusCode::OK, &obj))
+            Ok(with_warnings(json_response(StatusCode::OK, &obj), &warnings))
         }
         Verb::Delete => {
             let name = info.name.clone().unwrap_or_default();
@@ -410,6 +414,30 @@ async fn release_allocations(state: &AppState, info: &RequestInfo, obj: &Value, 
     if !opts.dry_run && info.resource.group.is_empty() && info.resource.plural == "services" {
         state.allocator.release_service(obj).await;
     }
+}
+
+/// Unknown fields per `fieldValidation` (main resources only).
+fn unknown_field_check(
+    info: &RequestInfo,
+    query: &HashMap<String, String>,
+    obj: &mut Value,
+) -> Result<Vec<String>, ApiError> {
+    let mode = crate::field_validation::mode(query.get("fieldValidation"))?;
+    if info.subresource.is_some() {
+        return Ok(Vec::new());
+    }
+    crate::field_validation::check(mode, info.resource.group, &info.version, info.resource.kind, obj)
+}
+
+/// Adds `Warning: 299 - "…"` headers, as upstream reports non-fatal problems.
+fn with_warnings(mut resp: Response, warnings: &[String]) -> Response {
+    for w in warnings {
+        let text = format!("299 - {}", serde_json::Value::String(w.clone()));
+        if let Ok(v) = header::HeaderValue::from_str(&text) {
+            resp.headers_mut().append(header::WARNING, v);
+        }
+    }
+    resp
 }
 
 fn check_type(info: &RequestInfo, obj: &Value) -> Result<(), ApiError> {

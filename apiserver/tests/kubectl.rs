@@ -249,8 +249,23 @@ fn paging_dry_run_and_invalid_objects() {
         assert!(!s.kubectl("1.33", &["get", "configmap", "dry"]).status.success(), "dry-run create persisted");
         s.ok("1.33", &["delete", "configmap", "page-00", "--dry-run=server"]);
         s.ok("1.33", &["get", "configmap", "page-00"]);
-        // A bad object is a 422 naming each bad field.
+        // Unknown fields: kubectl asks for fieldValidation=Strict and the server refuses them;
+        // with --validate=warn they are dropped with a warning (--validate=false: silently).
         let dir = s.dir.path().to_owned();
+        let typo = write(&dir, "typo.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: typo\ndta:\n  a: b\n");
+        for v in VERSIONS {
+            let out = s.kubectl(v, &["create", "-f", &typo]);
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                !out.status.success() && err.contains("unknown field \"dta\""),
+                "kubectl {v}: strict field validation: {err}"
+            );
+        }
+        let out = s.kubectl("1.33", &["create", "-f", &typo, "--validate=warn"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("unknown field \"dta\""), "warning shown");
+        assert_eq!(s.ok("1.33", &["get", "cm", "typo", "-o", "jsonpath={.dta}"]), "", "unknown field dropped");
+        // A bad object is a 422 naming each bad field.
         let bad = write(
             &dir,
             "bad.yaml",

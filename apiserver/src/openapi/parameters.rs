@@ -7,7 +7,7 @@
 /// validation and sends `fieldValidation=Strict`, trusting the server to reject unknown and
 /// duplicate fields; when not, kubectl validates the object against this module's swagger
 /// document itself. Turn on once the handlers honour `fieldValidation=Strict` as upstream does.
-pub(super) const SERVER_VALIDATES_FIELDS: bool = false;
+pub(super) const SERVER_VALIDATES_FIELDS: bool = true;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum In {

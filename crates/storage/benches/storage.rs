@@ -226,18 +226,6 @@ async fn raw_concurrent_puts(raw: &Raw, prefix: &str, range: std::ops::Range<usi
     t.elapsed()
 }
 
-/// Median time to list `count` objects (already created under `prefix`).
-async fn list_all(store: &dyn Store, prefix: &str, count: usize) -> Samples {
-    let mut s = Samples::default();
-    for _ in 0..5 {
-        let t = Instant::now();
-        let res = store.list(&ListOptions { prefix: prefix.into(), ..Default::default() }).await.unwrap();
-        s.push(t.elapsed());
-        assert_eq!(res.items.len(), count);
-    }
-    s
-}
-
 /// 1,000 watchers on one prefix; `writes` updates; time until every watcher has every event.
 async fn fan_out(store: Arc<dyn Store>, watchers: usize, writes: usize) -> (Duration, f64) {
     let prefix = "/registry/pods/fan/";
@@ -335,14 +323,24 @@ async fn main() {
         .zip(&times)
         .map(|((name, _), t)| (name.to_string(), n_objects as f64 / t.as_secs_f64()))
         .collect();
+    // Lists, interleaved with the raw range read of the same size.
     let mut raw_list = Samples::default();
-    for _ in 0..5 {
+    let mut lists: Vec<Samples> = backends.iter().map(|_| Samples::default()).collect();
+    for _ in 0..15 {
         let t = Instant::now();
         assert_eq!(raw.list("/raw/list/").await, n_objects);
         raw_list.push(t.elapsed());
+        for (i, (_, store)) in backends.iter().enumerate() {
+            let t = Instant::now();
+            let res = store
+                .list(&ListOptions { prefix: "/registry/configmaps/list/".into(), ..Default::default() })
+                .await
+                .unwrap();
+            lists[i].push(t.elapsed());
+            assert_eq!(res.items.len(), n_objects);
+        }
     }
-    for (name, store) in &backends {
-        let s = list_all(store.as_ref(), "/registry/configmaps/list/", n_objects).await;
+    for ((name, _), s) in backends.iter().zip(lists) {
         report.rows.push(Row {
             op: format!("list {n_objects} × 1 KiB"),
             backend: name.to_string(),

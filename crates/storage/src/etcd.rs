@@ -62,6 +62,17 @@ fn to_kv(kv: &etcd_client::KeyValue) -> Result<KeyValue> {
     })
 }
 
+/// Converts an owned etcd key-value without copying its key or value.
+fn into_kv(kv: etcd_client::KeyValue) -> Result<KeyValue> {
+    let (create_revision, mod_revision) = (kv.create_revision(), kv.mod_revision());
+    let (key, value) = kv.into_key_value();
+    let key = String::from_utf8(key).map_err(|e| Error::Corrupt {
+        key: String::from_utf8_lossy(e.as_bytes()).into_owned(),
+        message: "key is not UTF-8".into(),
+    })?;
+    Ok(KeyValue { key, value: Bytes::from(value), create_revision, mod_revision })
+}
+
 impl EtcdStore {
     /// Connects to the given endpoints (`http://127.0.0.1:2379`, …).
     pub async fn connect(endpoints: &[String]) -> Result<Self> {
@@ -182,14 +193,15 @@ impl Store for EtcdStore {
         if let Some(r) = opts.revision.filter(|r| *r > 0) {
             get = get.with_revision(r);
         }
-        let resp = self.kv.clone().get(start, Some(get)).await.map_err(|e| match convert_error("list")(e) {
+        let mut resp = self.kv.clone().get(start, Some(get)).await.map_err(|e| match convert_error("list")(e) {
             Error::Compacted { .. } => Error::Compacted { requested: opts.revision.unwrap_or(0), compacted: 0 },
             other => other,
         })?;
         let revision = resp.header().map_or(0, |h| h.revision());
-        let items = resp.kvs().iter().map(to_kv).collect::<Result<Vec<_>>>()?;
-        let next_key = if resp.more() { items.last().map(|kv| format!("{}\0", kv.key)) } else { None };
-        let remaining = next_key.as_ref().map(|_| (resp.count() as u64).saturating_sub(items.len() as u64));
+        let (more, count) = (resp.more(), resp.count());
+        let items = resp.take_kvs().into_iter().map(into_kv).collect::<Result<Vec<_>>>()?;
+        let next_key = if more { items.last().map(|kv| format!("{}\0", kv.key)) } else { None };
+        let remaining = next_key.as_ref().map(|_| (count as u64).saturating_sub(items.len() as u64));
         // etcd reports the revision of the read; for a snapshot read that is the store head,
         // so report the snapshot's revision instead.
         let revision = opts.revision.filter(|r| *r > 0).unwrap_or(revision);
