@@ -20,7 +20,7 @@ use crate::resource_store::{DeleteOptions, Deleted, Target, parse_rv};
 use crate::state::AppState;
 use crate::status::{self, ApiError};
 use crate::table::{self, Rendering};
-use crate::watch_cache::EventKind;
+use crate::watch_cache::{CachedEvent, EventKind, Side};
 
 /// Largest request body accepted (upstream: 3 MiB).
 pub const MAX_BODY_BYTES: usize = 3 * 1024 * 1024;
@@ -622,8 +622,87 @@ async fn create_subresource(
                 &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}),
             ))
         }
+        ("pods", Some("eviction")) => evict(state, t, &name, &body).await,
         _ => Err(ApiError::method_not_allowed()),
     }
+}
+
+/// `pods/eviction`: delete the pod unless a PodDisruptionBudget forbids it (429).
+async fn evict(state: &AppState, t: Target<'_>, name: &str, eviction: &Value) -> Result<Response, ApiError> {
+    let pod = state.store.get(t, name).await?;
+    let phase = pod.pointer("/status/phase").and_then(Value::as_str).unwrap_or("");
+    let terminal = matches!(phase, "Succeeded" | "Failed") || meta::is_deleting(&pod);
+    if !terminal {
+        let pdb_resource =
+            rustkube_api::registry::lookup("policy", "v1", "poddisruptionbudgets").expect("pdbs are served");
+        let pdb_target = Target { resource: pdb_resource, namespace: t.namespace };
+        let prefix = pdb_target.prefix()?;
+        let (pdbs, _) = state.store.list_page(pdb_target, &ListOptions { prefix, ..Default::default() }).await?;
+        let labels = meta::labels(&pod);
+        let matching: Vec<&Value> = pdbs
+            .iter()
+            .filter(|pdb| {
+                pdb.pointer("/spec/selector")
+                    .cloned()
+                    .and_then(|sel| serde_json::from_value(sel).ok())
+                    .and_then(|sel: k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector| {
+                        LabelSelector::from_meta(Some(&sel)).ok()
+                    })
+                    .is_some_and(|sel| !sel.is_everything() && sel.matches(&labels))
+            })
+            .collect();
+        if matching.len() > 1 {
+            return Err(ApiError::internal(
+                "This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.",
+            ));
+        }
+        if let Some(pdb) = matching.first() {
+            let allowed = pdb.pointer("/status/disruptionsAllowed").and_then(Value::as_i64).unwrap_or(0);
+            if allowed <= 0 {
+                let pdb_name = meta::name(pdb);
+                let healthy = pdb.pointer("/status/currentHealthy").and_then(Value::as_i64).unwrap_or(0);
+                let desired = pdb.pointer("/status/desiredHealthy").and_then(Value::as_i64).unwrap_or(0);
+                let mut e = ApiError::new(
+                    429,
+                    "TooManyRequests",
+                    "Cannot evict pod as it would violate the pod's disruption budget.",
+                );
+                e.details = Some(json!({ "causes": [{
+                    "reason": "DisruptionBudget",
+                    "message": format!("The disruption budget {pdb_name} needs {desired} healthy pods and has {healthy} currently"),
+                }] }));
+                return Err(e);
+            }
+            // Spend one disruption (the disruption controller recomputes the budget).
+            let pdb_name = meta::name(pdb).to_owned();
+            let pod_name = name.to_owned();
+            state
+                .store
+                .update_with(pdb_target, &pdb_name, Some("status"), false, |cur| {
+                    let mut new = cur.clone();
+                    let allowed = cur.pointer("/status/disruptionsAllowed").and_then(Value::as_i64).unwrap_or(0);
+                    if allowed <= 0 {
+                        return Err(ApiError::new(
+                            429,
+                            "TooManyRequests",
+                            "Cannot evict pod as it would violate the pod's disruption budget.",
+                        ));
+                    }
+                    new["status"]["disruptionsAllowed"] = json!(allowed - 1);
+                    new["status"]["disruptedPods"][&pod_name] = json!(meta::now_rfc3339());
+                    meta::meta_mut(&mut new).remove("resourceVersion");
+                    Ok(new)
+                })
+                .await?;
+        }
+    }
+    let opts = eviction.get("deleteOptions").map(|d| serde_json::to_vec(d).unwrap_or_default()).unwrap_or_default();
+    let opts = delete_options(&HashMap::new(), &opts)?;
+    state.store.delete(t, name, &opts).await?;
+    Ok(json_response(
+        StatusCode::CREATED,
+        &json!({ "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201 }),
+    ))
 }
 
 /// Label and field selectors from the query, validated for the kind.
@@ -644,6 +723,21 @@ fn matches(info: &RequestInfo, labels: &LabelSelector, fields: &FieldSelector, o
     }
     fields.is_everything()
         || fields.matches(&field_selector::object_fields(info.resource.group, info.resource.kind, obj))
+}
+
+/// Selector matching on a shared watch event (labels and fields computed once per event).
+fn matches_event(
+    info: &RequestInfo,
+    labels: &LabelSelector,
+    fields: &FieldSelector,
+    ev: &CachedEvent,
+    side: Side,
+) -> bool {
+    if !labels.is_everything() && !ev.labels(side).is_some_and(|l| labels.matches(l)) {
+        return false;
+    }
+    fields.is_everything()
+        || ev.fields(side, info.resource.group, info.resource.kind).is_some_and(|f| fields.matches(f))
 }
 
 async fn select_all(
@@ -863,8 +957,8 @@ async fn watch(
                 }
             };
             let Some(obj) = ev.obj() else { continue };
-            let now = matches(&info_owned, &labels, &fields, obj);
-            let before = ev.prev().is_some_and(|p| matches(&info_owned, &labels, &fields, p));
+            let now = matches_event(&info_owned, &labels, &fields, &ev, Side::Now);
+            let before = ev.prev().is_some() && matches_event(&info_owned, &labels, &fields, &ev, Side::Before);
             let kind = match (ev.event.event_type, before, now) {
                 (EventType::Created, _, true) => EventKind::Added,
                 (EventType::Updated, true, true) => EventKind::Modified,

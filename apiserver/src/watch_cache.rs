@@ -10,7 +10,7 @@
 //! watchers therefore cost one storage watch, and a slow watcher never slows
 //! the feeder or its peers.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::Duration;
@@ -29,6 +29,18 @@ pub struct CachedEvent {
     obj: OnceLock<Option<Value>>,
     prev: OnceLock<Option<Value>>,
     lines: [OnceLock<Bytes>; 3],
+    /// Labels and selectable fields of the object and of the previous object.
+    obj_labels: OnceLock<BTreeMap<String, String>>,
+    obj_fields: OnceLock<BTreeMap<String, String>>,
+    prev_labels: OnceLock<BTreeMap<String, String>>,
+    prev_fields: OnceLock<BTreeMap<String, String>>,
+}
+
+/// What selectors look at, for one side of an event.
+#[derive(Debug, Clone, Copy)]
+pub enum Side {
+    Now,
+    Before,
 }
 
 /// The watch event types a client sees for an object.
@@ -51,7 +63,16 @@ impl EventKind {
 
 impl CachedEvent {
     pub fn new(event: WatchEvent) -> Self {
-        CachedEvent { event, obj: OnceLock::new(), prev: OnceLock::new(), lines: Default::default() }
+        CachedEvent {
+            event,
+            obj: OnceLock::new(),
+            prev: OnceLock::new(),
+            lines: Default::default(),
+            obj_labels: OnceLock::new(),
+            obj_fields: OnceLock::new(),
+            prev_labels: OnceLock::new(),
+            prev_fields: OnceLock::new(),
+        }
     }
 
     /// The object after the change (for a deletion: its last state), with resourceVersion.
@@ -62,6 +83,24 @@ impl CachedEvent {
     /// The object before the change, when known.
     pub fn prev(&self) -> Option<&Value> {
         self.prev.get_or_init(|| self.event.prev.as_ref().and_then(|p| crate::resource_store::decode(p).ok())).as_ref()
+    }
+
+    /// The labels of one side of the event, computed once for all watchers.
+    pub fn labels(&self, side: Side) -> Option<&BTreeMap<String, String>> {
+        let (obj, slot) = match side {
+            Side::Now => (self.obj()?, &self.obj_labels),
+            Side::Before => (self.prev()?, &self.prev_labels),
+        };
+        Some(slot.get_or_init(|| crate::meta::labels(obj)))
+    }
+
+    /// The selectable fields of one side of the event, computed once for all watchers.
+    pub fn fields(&self, side: Side, group: &str, kind: &str) -> Option<&BTreeMap<String, String>> {
+        let (obj, slot) = match side {
+            Side::Now => (self.obj()?, &self.obj_fields),
+            Side::Before => (self.prev()?, &self.prev_fields),
+        };
+        Some(slot.get_or_init(|| rustkube_api::field_selector::object_fields(group, kind, obj)))
     }
 
     /// `{"type":…,"object":…}\n` for this event's object, encoded once.

@@ -15,7 +15,9 @@ use support::{Apiserver, Backend};
 
 async fn client(s: &Apiserver) -> Client {
     let kubeconfig = kube::config::Kubeconfig::read_from(s.kubeconfig()).unwrap();
-    let config = Config::from_custom_kubeconfig(kubeconfig, &Default::default()).await.unwrap();
+    let mut config = Config::from_custom_kubeconfig(kubeconfig, &Default::default()).await.unwrap();
+    // kube-rs retries 429/503 for minutes by default; these tests want the first answer.
+    config.default_retry = false;
     Client::try_from(config).unwrap()
 }
 
@@ -125,4 +127,35 @@ async fn wait_for(rx: &mut tokio::sync::mpsc::UnboundedReceiver<String>, name: &
             Err(_) => panic!("watcher did not see {name} within 60s"),
         }
     }
+}
+
+/// pods/eviction honours a PodDisruptionBudget (429) and deletes the pod otherwise.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eviction_respects_disruption_budgets() {
+    use k8s_openapi::api::core::v1::Pod;
+    use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+    let s = Apiserver::start(&[]);
+    let c = client(&s).await;
+    let pods: Api<Pod> = Api::namespaced(c.clone(), "default");
+    let pod: Pod = serde_json::from_value(serde_json::json!({
+        "metadata": { "name": "p", "labels": { "app": "db" } },
+        "spec": { "containers": [{ "name": "c", "image": "busybox" }] }
+    }))
+    .unwrap();
+    pods.create(&PostParams::default(), &pod).await.unwrap();
+    let pdbs: Api<PodDisruptionBudget> = Api::namespaced(c, "default");
+    let pdb: PodDisruptionBudget = serde_json::from_value(serde_json::json!({
+        "metadata": { "name": "db" },
+        "spec": { "minAvailable": 1, "selector": { "matchLabels": { "app": "db" } } }
+    }))
+    .unwrap();
+    pdbs.create(&PostParams::default(), &pdb).await.unwrap();
+    match pods.evict("p", &Default::default()).await {
+        Err(kube::Error::Api(status)) => assert_eq!((status.code, status.reason.as_str()), (429, "TooManyRequests")),
+        other => panic!("eviction against an exhausted budget must be 429, got {other:?}"),
+    }
+    assert!(pods.get("p").await.is_ok(), "the pod is still there");
+    pdbs.delete("db", &DeleteParams::default()).await.unwrap();
+    pods.evict("p", &Default::default()).await.unwrap();
+    assert!(pods.get_opt("p").await.unwrap().is_none(), "an unscheduled pod is deleted at once");
 }

@@ -385,3 +385,25 @@ fn typed_create_commands_in_protobuf_and_json() {
         assert!(svc.starts_with("8080 10."), "kubectl {v}: service port and allocated IP: {svc}");
     }
 }
+
+/// `explain` reads our OpenAPI documents; `diff` patches with dryRun=All.
+#[test]
+fn explain_and_diff() {
+    let s = Apiserver::start(&[]);
+    for v in VERSIONS {
+        let out = s.ok(v, &["explain", "pods.spec.containers.image"]);
+        assert!(out.contains("FIELD:") && out.contains("image"), "kubectl {v} explain: {out}");
+        let out = s.ok(v, &["explain", "deployment.spec.strategy"]);
+        assert!(out.contains("rollingUpdate"), "kubectl {v} explain: {out}");
+    }
+    let dir = s.dir.path().to_owned();
+    let file = write(&dir, "cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: d\ndata:\n  k: one\n");
+    s.ok("1.33", &["apply", "-f", &file]);
+    let changed = write(&dir, "cm2.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: d\ndata:\n  k: two\n");
+    let out = s.kubectl("1.33", &["diff", "-f", &changed]);
+    // kubectl diff exits 1 when there are differences.
+    assert_eq!(out.status.code(), Some(1), "diff: {}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("-  k: one") && text.contains("+  k: two"), "diff output: {text}");
+    assert_eq!(s.ok("1.33", &["get", "cm", "d", "-o", "jsonpath={.data.k}"]), "one", "diff changed nothing");
+}
