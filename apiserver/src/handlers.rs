@@ -102,6 +102,27 @@ fn body_format(headers: &HeaderMap) -> Result<BodyFormat, ApiError> {
     )))
 }
 
+/// `metadata`, `spec` and `status` must be objects (as the typed decoding upstream requires).
+fn check_top_level_shape(v: &Value) -> Result<(), ApiError> {
+    for field in ["metadata", "spec", "status"] {
+        match v.get(field) {
+            None | Some(Value::Null) | Some(Value::Object(_)) => {}
+            Some(other) => {
+                let kind = match other {
+                    Value::Bool(_) => "bool",
+                    Value::Number(_) => "number",
+                    Value::String(_) => "string",
+                    _ => "array",
+                };
+                return Err(ApiError::bad_request(format!(
+                    "json: cannot unmarshal {kind} into Go struct field .{field}"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Decodes a create/update body in its declared format.
 fn decode_body(format: BodyFormat, body: &[u8]) -> Result<Value, ApiError> {
     match format {
@@ -120,6 +141,7 @@ fn decode_object(body: &[u8]) -> Result<Value, ApiError> {
     if !v.is_object() {
         return Err(ApiError::bad_request("the object provided is not a JSON object"));
     }
+    check_top_level_shape(&v)?;
     Ok(v)
 }
 

@@ -303,7 +303,17 @@ async fn api(State(state): State<Arc<AppState>>, headers: HeaderMap, req: Reques
         _ => {}
     }
     match handlers::classify(req.method(), &path, req.uri().query()) {
-        Ok(Some(info)) => handlers::handle(state, info, user, req).await,
+        Ok(Some(info)) => {
+            // A bug must cost one request a 500, never the connection or the process.
+            use futures_util::FutureExt;
+            match std::panic::AssertUnwindSafe(handlers::handle(state, info, user, req)).catch_unwind().await {
+                Ok(resp) => resp,
+                Err(_) => {
+                    tracing::error!(path = %path, "request handler panicked");
+                    ApiError::internal("the server hit an unexpected condition handling this request").into_response()
+                }
+            }
+        }
         Ok(None) => ApiError::path_not_found().into_response(),
         Err(e) => e.into_response(),
     }

@@ -42,5 +42,10 @@ pub fn apply(kind: PatchType, info: &RequestInfo, current: &Value, patch: &[u8])
     if !patched.is_object() {
         return Err(ApiError::bad_request("the patched object is not a JSON object"));
     }
+    for field in ["metadata", "spec", "status"] {
+        if patched.get(field).is_some_and(|v| !v.is_object() && !v.is_null()) {
+            return Err(ApiError::new(422, "Invalid", format!("the patched object's {field} is not an object")));
+        }
+    }
     Ok(patched)
 }

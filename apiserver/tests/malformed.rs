@@ -44,6 +44,8 @@ const BODIES: &[&str] = &[
     "{\"metadata\": {\"name\": \"ok\"}, \"spec\": {\"containers\": \"nope\"}}",
     "{\"metadata\": {\"generateName\": \"-\"}}",
     "{\"metadata\": {\"name\": \"../../etc\"}}",
+    "{\"metadata\": {\"name\": \"ok\"}, \"spec\": 5, \"status\": []}",
+    "{\"metadata\": {\"name\": \"ok\"}, \"spec\": {\"type\": \"NodePort\", \"ports\": [5, \"x\", {\"port\": 80}]}}",
 ];
 
 const PATCHES: &[(&str, &str)] = &[
@@ -59,6 +61,8 @@ const PATCHES: &[(&str, &str)] = &[
     ("application/apply-patch+yaml", "a: b"),
     ("text/plain", "hello"),
     ("application/merge-patch+json", "{\"metadata\":{\"name\":\"renamed\"}}"),
+    ("application/merge-patch+json", "{\"spec\": 7}"),
+    ("application/merge-patch+json", "{\"metadata\": \"x\"}"),
 ];
 
 const QUERIES: &[&str] = &[
