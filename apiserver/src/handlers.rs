@@ -979,8 +979,18 @@ async fn watch(
                 }
             };
             let Some(obj) = ev.obj() else { continue };
-            let now = matches_event(&info_owned, &labels, &fields, &ev, Side::Now);
-            let before = ev.prev().is_some() && matches_event(&info_owned, &labels, &fields, &ev, Side::Before);
+            let (now, before, converted) = if crate::conversion::needed(resource) {
+                // Another version's shape: convert this watcher's copy and match on it.
+                let conv = crate::conversion::from_storage(resource, obj.clone());
+                let prev = ev.prev().map(|p| crate::conversion::from_storage(resource, p.clone()));
+                let now = matches(&info_owned, &labels, &fields, &conv);
+                let before = prev.as_ref().is_some_and(|p| matches(&info_owned, &labels, &fields, p));
+                (now, before, Some(conv))
+            } else {
+                let now = matches_event(&info_owned, &labels, &fields, &ev, Side::Now);
+                let before = ev.prev().is_some() && matches_event(&info_owned, &labels, &fields, &ev, Side::Before);
+                (now, before, None)
+            };
             let kind = match (ev.event.event_type, before, now) {
                 (EventType::Created, _, true) => EventKind::Added,
                 (EventType::Updated, true, true) => EventKind::Modified,
@@ -989,7 +999,11 @@ async fn watch(
                 (EventType::Deleted, _, true) => EventKind::Deleted,
                 _ => continue,
             };
-            let line = if table { watch_event(kind.as_str(), render(obj.clone())) } else { ev.line(kind) };
+            let line = match converted {
+                Some(conv) => watch_event(kind.as_str(), render(conv)),
+                None if table => watch_event(kind.as_str(), render(obj.clone())),
+                None => ev.line(kind),
+            };
             if tx.send(Ok(line)).await.is_err() {
                 return;
             }

@@ -8,6 +8,7 @@ pub mod admission;
 pub mod allocator;
 pub mod auth;
 pub mod bootstrap;
+pub mod conversion;
 pub mod discovery;
 pub mod field_validation;
 pub mod handlers;

@@ -72,6 +72,20 @@ pub fn decode(kv: &KeyValue) -> Result<Value, ApiError> {
     Ok(obj)
 }
 
+/// Decodes a stored object into the shape of the requested version.
+pub fn decode_for(r: &ResourceInfo, kv: &KeyValue) -> Result<Value, ApiError> {
+    let obj = decode(kv)?;
+    Ok(if crate::conversion::needed(r) { crate::conversion::from_storage(r, obj) } else { obj })
+}
+
+/// Encodes a request-version object in the storage version's shape.
+fn encode_for(r: &ResourceInfo, obj: &Value) -> Result<Bytes, ApiError> {
+    if crate::conversion::needed(r) {
+        return encode(&crate::conversion::to_storage(r, obj.clone()));
+    }
+    encode(obj)
+}
+
 fn encode(obj: &Value) -> Result<Bytes, ApiError> {
     let mut obj = obj.clone();
     meta::meta_mut(&mut obj).remove("resourceVersion");
@@ -102,7 +116,7 @@ impl ResourceStore {
     }
 
     pub async fn get(&self, t: Target<'_>, name: &str) -> Result<Value, ApiError> {
-        decode(&self.get_kv(t, name).await?)
+        decode_for(t.resource, &self.get_kv(t, name).await?)
     }
 
     /// Creates an object after the kind's create validation.
@@ -148,7 +162,7 @@ impl ResourceStore {
                     Err(e) => Err(from_storage(e, t.qualified(), &name)),
                 };
             }
-            match self.storage.create(&key, encode(&obj)?).await {
+            match self.storage.create(&key, encode_for(t.resource, &obj)?).await {
                 Ok(kv) => {
                     meta::meta_mut(&mut obj).insert("resourceVersion".into(), json!(kv.mod_revision.to_string()));
                     return Ok(obj);
@@ -180,7 +194,7 @@ impl ResourceStore {
                 Ok(kv) => kv,
                 Err(e) => return Err(from_storage(e, t.qualified(), name)),
             };
-            let old = decode(&kv)?;
+            let old = decode_for(t.resource, &kv)?;
             let mut new = mutate(&old)?;
             // A resourceVersion in the new object is a precondition.
             let pinned = match meta::meta_str(&new, "resourceVersion").filter(|rv| !rv.is_empty()) {
@@ -216,7 +230,7 @@ impl ResourceStore {
             if meta::spec_part(&new) == meta::spec_part(&old) && strip_rv(&new) == strip_rv(&old) {
                 return Ok(old); // no-op update: no new revision, as upstream
             }
-            match self.storage.update(&key, encode(&new)?, Some(kv.mod_revision)).await {
+            match self.storage.update(&key, encode_for(t.resource, &new)?, Some(kv.mod_revision)).await {
                 Ok(stored) => {
                     meta::meta_mut(&mut new).insert("resourceVersion".into(), json!(stored.mod_revision.to_string()));
                     return Ok(new);
@@ -232,7 +246,7 @@ impl ResourceStore {
         let key = t.key(name)?;
         for _ in 0..CONFLICT_RETRIES {
             let kv = self.storage.get(&key).await.map_err(|e| from_storage(e, t.qualified(), name))?;
-            let obj = decode(&kv)?;
+            let obj = decode_for(t.resource, &kv)?;
             if let Some(uid) = &opts.precondition_uid {
                 let actual = meta::meta_str(&obj, "uid").unwrap_or("");
                 if uid != actual {
@@ -270,7 +284,7 @@ impl ResourceStore {
                     if opts.dry_run || marked == obj {
                         return Ok(Deleted::Pending(marked));
                     }
-                    match self.storage.update(&key, encode(&marked)?, Some(kv.mod_revision)).await {
+                    match self.storage.update(&key, encode_for(t.resource, &marked)?, Some(kv.mod_revision)).await {
                         Ok(stored) => {
                             meta::meta_mut(&mut marked)
                                 .insert("resourceVersion".into(), json!(stored.mod_revision.to_string()));
@@ -297,7 +311,7 @@ impl ResourceStore {
             ),
             other => from_storage(other, t.qualified(), ""),
         })?;
-        let items = res.items.iter().map(decode).collect::<Result<Vec<_>, _>>()?;
+        let items = res.items.iter().map(|kv| decode_for(t.resource, kv)).collect::<Result<Vec<_>, _>>()?;
         Ok((items, res))
     }
 }

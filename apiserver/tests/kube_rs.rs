@@ -159,3 +159,33 @@ async fn eviction_respects_disruption_budgets() {
     pods.evict("p", &Default::default()).await.unwrap();
     assert!(pods.get_opt("p").await.unwrap().is_none(), "an unscheduled pod is deleted at once");
 }
+
+/// An event recorded through events.k8s.io/v1 is a core/v1 Event to kubectl, and back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_api_and_core_events_are_one_collection() {
+    use k8s_openapi::api::core::v1::Event as CoreEvent;
+    use k8s_openapi::api::events::v1::Event;
+    let s = Apiserver::start(&[]);
+    let c = client(&s).await;
+    let events: Api<Event> = Api::namespaced(c.clone(), "default");
+    let ev: Event = serde_json::from_value(serde_json::json!({
+        "metadata": { "name": "pulled.1" },
+        "eventTime": "2026-01-01T00:00:00.000000Z",
+        "regarding": { "kind": "Pod", "name": "web-0", "namespace": "default" },
+        "reason": "Pulled", "note": "image pulled", "type": "Normal", "action": "Pull",
+        "reportingController": "kubelet", "reportingInstance": "node-1"
+    }))
+    .unwrap();
+    events.create(&PostParams::default(), &ev).await.unwrap();
+    let core: Api<CoreEvent> = Api::namespaced(c, "default");
+    let got = core.get("pulled.1").await.unwrap();
+    assert_eq!(got.message.as_deref(), Some("image pulled"));
+    assert_eq!(got.involved_object.name.as_deref(), Some("web-0"));
+    assert_eq!(got.reporting_component.as_deref(), Some("kubelet"));
+    let by_field = core.list(&ListParams::default().fields("involvedObject.name=web-0")).await.unwrap();
+    assert_eq!(by_field.items.len(), 1, "kubectl describe's field selector finds it");
+    let back = events.get("pulled.1").await.unwrap();
+    assert_eq!(back.note.as_deref(), Some("image pulled"));
+    let table = s.ok("1.33", &["get", "events", "-n", "default"]);
+    assert!(table.contains("Pulled") && table.contains("image pulled") && table.contains("pod/web-0"), "{table}");
+}
