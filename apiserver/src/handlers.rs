@@ -7,7 +7,7 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use rustkube_api::field_selector::{self, FieldSelector};
 use rustkube_api::label_selector::LabelSelector;
 use rustkube_storage::{ContinueToken, EventType, ListOptions};
@@ -959,6 +959,48 @@ async fn watch(
         };
         let deadline = tokio::time::sleep(timeout);
         tokio::pin!(deadline);
+        // Renders one change for this watcher: Ok(None) when its selectors skip it,
+        // Err(line) for a terminal ERROR event.
+        let mut process =
+            |ev: rustkube_storage::Result<Arc<CachedEvent>>| -> Result<Option<bytes::Bytes>, bytes::Bytes> {
+                let ev = match ev {
+                    Ok(ev) => ev,
+                    Err(e) => {
+                        let err = if e.is_compacted() {
+                            ApiError::gone(format!("too old resource version: {from}"))
+                        } else {
+                            ApiError::internal(e.to_string())
+                        };
+                        return Err(watch_event("ERROR", err.to_status()));
+                    }
+                };
+                let Some(obj) = ev.obj() else { return Ok(None) };
+                let (now, before, converted) = if crate::conversion::needed(resource) {
+                    // Another version's shape: convert this watcher's copy and match on it.
+                    let conv = crate::conversion::from_storage(resource, obj.clone());
+                    let prev = ev.prev().map(|p| crate::conversion::from_storage(resource, p.clone()));
+                    let now = matches(&info_owned, &labels, &fields, &conv);
+                    let before = prev.as_ref().is_some_and(|p| matches(&info_owned, &labels, &fields, p));
+                    (now, before, Some(conv))
+                } else {
+                    let now = matches_event(&info_owned, &labels, &fields, &ev, Side::Now);
+                    let before = ev.prev().is_some() && matches_event(&info_owned, &labels, &fields, &ev, Side::Before);
+                    (now, before, None)
+                };
+                let kind = match (ev.event.event_type, before, now) {
+                    (EventType::Created, _, true) => EventKind::Added,
+                    (EventType::Updated, true, true) => EventKind::Modified,
+                    (EventType::Updated, false, true) => EventKind::Added,
+                    (EventType::Updated, true, false) => EventKind::Deleted,
+                    (EventType::Deleted, _, true) => EventKind::Deleted,
+                    _ => return Ok(None),
+                };
+                Ok(Some(match converted {
+                    Some(conv) => watch_event(kind.as_str(), render(conv)),
+                    None if table => watch_event(kind.as_str(), render(obj.clone())),
+                    None => ev.line(kind),
+                }))
+            };
         loop {
             let ev = tokio::select! {
                 _ = &mut deadline => return,
@@ -966,45 +1008,31 @@ async fn watch(
                 ev = stream.next() => ev,
             };
             let Some(ev) = ev else { return };
-            let ev = match ev {
-                Ok(ev) => ev,
-                Err(e) => {
-                    let err = if e.is_compacted() {
-                        ApiError::gone(format!("too old resource version: {from}"))
-                    } else {
-                        ApiError::internal(e.to_string())
-                    };
-                    let _ = tx.send(Ok(watch_event("ERROR", err.to_status()))).await;
-                    return;
+            // Coalesce whatever else is already waiting into one write: under load
+            // this turns many small TLS records and wake-ups into one.
+            let mut batch = bytes::BytesMut::new();
+            let mut terminal = None;
+            let mut next = Some(ev);
+            let mut taken = 0;
+            while let Some(ev) = next.take() {
+                match process(ev) {
+                    Ok(Some(line)) => batch.extend_from_slice(&line),
+                    Ok(None) => {}
+                    Err(line) => {
+                        terminal = Some(line);
+                        break;
+                    }
                 }
-            };
-            let Some(obj) = ev.obj() else { continue };
-            let (now, before, converted) = if crate::conversion::needed(resource) {
-                // Another version's shape: convert this watcher's copy and match on it.
-                let conv = crate::conversion::from_storage(resource, obj.clone());
-                let prev = ev.prev().map(|p| crate::conversion::from_storage(resource, p.clone()));
-                let now = matches(&info_owned, &labels, &fields, &conv);
-                let before = prev.as_ref().is_some_and(|p| matches(&info_owned, &labels, &fields, p));
-                (now, before, Some(conv))
-            } else {
-                let now = matches_event(&info_owned, &labels, &fields, &ev, Side::Now);
-                let before = ev.prev().is_some() && matches_event(&info_owned, &labels, &fields, &ev, Side::Before);
-                (now, before, None)
-            };
-            let kind = match (ev.event.event_type, before, now) {
-                (EventType::Created, _, true) => EventKind::Added,
-                (EventType::Updated, true, true) => EventKind::Modified,
-                (EventType::Updated, false, true) => EventKind::Added,
-                (EventType::Updated, true, false) => EventKind::Deleted,
-                (EventType::Deleted, _, true) => EventKind::Deleted,
-                _ => continue,
-            };
-            let line = match converted {
-                Some(conv) => watch_event(kind.as_str(), render(conv)),
-                None if table => watch_event(kind.as_str(), render(obj.clone())),
-                None => ev.line(kind),
-            };
-            if tx.send(Ok(line)).await.is_err() {
+                taken += 1;
+                if taken < 256 {
+                    next = stream.next().now_or_never().flatten();
+                }
+            }
+            if !batch.is_empty() && tx.send(Ok(batch.freeze())).await.is_err() {
+                return;
+            }
+            if let Some(line) = terminal {
+                let _ = tx.send(Ok(line)).await;
                 return;
             }
         }
