@@ -170,9 +170,8 @@ fn apply_edit_reapply_and_every_output_format() {
     }
 }
 
-#[test]
-fn label_annotate_patch_replace_edit_and_conflicts() {
-    let s = Apiserver::start(&[]);
+fn label_annotate_patch_replace_edit_and_conflicts(backend: Backend) {
+    let s = Apiserver::start_on(backend, &[]);
     let dir = s.dir.path().to_owned();
     for v in VERSIONS {
         let name = format!("cm-{}", v.replace('.', "-"));
@@ -282,9 +281,8 @@ fn paging_dry_run_and_invalid_objects() {
     }
 }
 
-#[test]
-fn delete_propagation_policies_and_watch() {
-    let s = Apiserver::start(&[]);
+fn delete_propagation_policies_and_watch(backend: Backend) {
+    let s = Apiserver::start_on(backend, &[]);
     let dir = s.dir.path().to_owned();
     let file = write(&dir, "app.yaml", APP);
     s.ok("1.33", &["apply", "-f", &file]);
@@ -350,13 +348,11 @@ fn delete_propagation_policies_and_watch() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let _ = Backend::Sqlite;
 }
 
 /// kubectl 1.32+ sends typed creates as protobuf; 1.27 as JSON. Both must work.
-#[test]
-fn typed_create_commands_in_protobuf_and_json() {
-    let s = Apiserver::start(&[]);
+fn typed_create_commands_in_protobuf_and_json(backend: Backend) {
+    let s = Apiserver::start_on(backend, &[]);
     for v in ["1.33", "1.32", "1.27"] {
         let ns = format!("gen-{}", v.replace('.', "-"));
         s.ok(v, &["create", "namespace", &ns]);
@@ -387,9 +383,8 @@ fn typed_create_commands_in_protobuf_and_json() {
 }
 
 /// `explain` reads our OpenAPI documents; `diff` patches with dryRun=All.
-#[test]
-fn explain_and_diff() {
-    let s = Apiserver::start(&[]);
+fn explain_and_diff(backend: Backend) {
+    let s = Apiserver::start_on(backend, &[]);
     for v in VERSIONS {
         let out = s.ok(v, &["explain", "pods.spec.containers.image"]);
         assert!(out.contains("FIELD:") && out.contains("image"), "kubectl {v} explain: {out}");
@@ -406,4 +401,62 @@ fn explain_and_diff() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("-  k: one") && text.contains("+  k: two"), "diff output: {text}");
     assert_eq!(s.ok("1.33", &["get", "cm", "d", "-o", "jsonpath={.data.k}"]), "one", "diff changed nothing");
+}
+
+/// Runs a scenario once on the embedded store and once on a real etcd.
+macro_rules! on_both_backends {
+    ($($scenario:ident),* $(,)?) => {
+        $(
+            mod $scenario {
+                use super::*;
+
+                #[test]
+                fn sqlite() {
+                    super::$scenario(Backend::Sqlite);
+                }
+
+                #[test]
+                fn etcd() {
+                    super::$scenario(Backend::Etcd);
+                }
+            }
+        )*
+    };
+}
+
+on_both_backends!(
+    label_annotate_patch_replace_edit_and_conflicts,
+    delete_propagation_policies_and_watch,
+    typed_create_commands_in_protobuf_and_json,
+    explain_and_diff,
+);
+
+/// With --etcd-servers the objects are visibly in etcd under upstream's key layout.
+#[test]
+fn objects_are_stored_in_etcd_under_registry_keys() {
+    let s = Apiserver::start_on(Backend::Etcd, &[]);
+    s.ok("1.27", &["create", "configmap", "visible", "--from-literal=a=b"]);
+    let endpoint = s.etcd.as_ref().expect("etcd backend").endpoint.clone();
+    let keys = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            use rustkube_storage::Store;
+            let store = rustkube_storage::etcd::EtcdStore::connect(&[endpoint]).await.unwrap();
+            let list = store
+                .list(&rustkube_storage::ListOptions { prefix: "/registry/".into(), ..Default::default() })
+                .await
+                .unwrap();
+            list.items.into_iter().map(|kv| kv.key).collect::<Vec<_>>()
+        })
+    })
+    .join()
+    .unwrap();
+    for key in [
+        "/registry/configmaps/default/visible",
+        "/registry/namespaces/kube-system",
+        "/registry/services/specs/default/kubernetes",
+        "/registry/services/endpoints/default/kubernetes",
+    ] {
+        assert!(keys.iter().any(|k| k == key), "{key} missing from etcd: {keys:?}");
+    }
 }
