@@ -26,6 +26,16 @@ if ! command -v cargo >/dev/null 2>&1; then
   exit 1
 fi
 
+# The official Python client, for the client-compatibility test.
+if ! python3 -c "import kubernetes" >/dev/null 2>&1; then
+  command -v pip3 >/dev/null 2>&1 || python3 -m pip --version >/dev/null 2>&1 || {
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-pip
+  }
+  echo "test.sh: installing the Python kubernetes client (pip)"
+  python3 -m pip install -q kubernetes 2>/dev/null || python3 -m pip install -q --break-system-packages kubernetes
+fi
+
 # fmt and clippy are rustup components; add them if this toolchain lacks them.
 if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; then
   echo "test.sh: adding rustup components rustfmt and clippy"
