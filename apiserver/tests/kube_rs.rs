@@ -189,3 +189,33 @@ async fn events_api_and_core_events_are_one_collection() {
     let table = s.ok("1.33", &["get", "events", "-n", "default"]);
     assert!(table.contains("Pulled") && table.contains("image pulled") && table.contains("pod/web-0"), "{table}");
 }
+
+/// autoscaling/v1 and v2 serve one collection of HorizontalPodAutoscalers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hpa_v1_and_v2_are_one_collection() {
+    use k8s_openapi::api::autoscaling::v1::HorizontalPodAutoscaler as HpaV1;
+    use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler as HpaV2;
+    let s = Apiserver::start(&[]);
+    let c = client(&s).await;
+    let v1: Api<HpaV1> = Api::namespaced(c.clone(), "default");
+    let v2: Api<HpaV2> = Api::namespaced(c, "default");
+    let old: HpaV1 = serde_json::from_value(serde_json::json!({
+        "metadata": { "name": "old" },
+        "spec": { "scaleTargetRef": { "apiVersion": "apps/v1", "kind": "Deployment", "name": "web" },
+                  "maxReplicas": 4, "targetCPUUtilizationPercentage": 70 }
+    }))
+    .unwrap();
+    v1.create(&PostParams::default(), &old).await.unwrap();
+    let seen = v2.get("old").await.unwrap();
+    let metric = &seen.spec.as_ref().unwrap().metrics.as_ref().unwrap()[0];
+    assert_eq!(metric.resource.as_ref().unwrap().target.average_utilization, Some(70), "v1 target is a v2 cpu metric");
+    let new: HpaV2 = serde_json::from_value(serde_json::json!({
+        "metadata": { "name": "new" },
+        "spec": { "scaleTargetRef": { "apiVersion": "apps/v1", "kind": "Deployment", "name": "web" }, "maxReplicas": 4,
+                  "metrics": [{ "type": "Resource", "resource": { "name": "cpu", "target": { "type": "Utilization", "averageUtilization": 60 } } }] }
+    }))
+    .unwrap();
+    v2.create(&PostParams::default(), &new).await.unwrap();
+    assert_eq!(v1.get("new").await.unwrap().spec.unwrap().target_cpu_utilization_percentage, Some(60));
+    assert_eq!(v1.list(&ListParams::default()).await.unwrap().items.len(), 2);
+}
