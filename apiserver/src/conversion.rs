@@ -58,10 +58,10 @@ fn hpa_v1_to_v2(mut obj: Value) -> Value {
         .and_then(|a| a.remove(HPA_V2_ONLY))
         .and_then(|v| v.as_str().and_then(|s| serde_json::from_str(s).ok()))
         .unwrap_or_default();
-    if map.get("metadata").and_then(|m| m.get("annotations")).and_then(Value::as_object).is_some_and(|a| a.is_empty()) {
-        if let Some(m) = map.get_mut("metadata").and_then(Value::as_object_mut) {
-            m.remove("annotations");
-        }
+    if map.get("metadata").and_then(|m| m.get("annotations")).and_then(Value::as_object).is_some_and(|a| a.is_empty())
+        && let Some(m) = map.get_mut("metadata").and_then(Value::as_object_mut)
+    {
+        m.remove("annotations");
     }
     if let Some(spec) = map.get_mut("spec").and_then(Value::as_object_mut) {
         let mut metrics: Vec<Value> = kept.get("metrics").and_then(Value::as_array).cloned().unwrap_or_default();
