@@ -54,6 +54,10 @@ if [ "$use_etcd" = 1 ]; then
     --initial-cluster "rustkube=http://127.0.0.1:$((etcd_port + 1))" --max-request-bytes 2097152 \
     >"$dir/etcd.log" 2>&1 &
   echo $! >"$dir/etcd.pid"
+  for _ in $(seq 1 200); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$etcd_port") 2>/dev/null && break
+    sleep 0.05
+  done
   args+=(--etcd-servers "http://127.0.0.1:$etcd_port")
 fi
 

@@ -93,9 +93,23 @@ async fn open_storage(options: &Options) -> anyhow::Result<Arc<dyn Store>> {
         tracing::info!(path = %path.display(), "using the embedded SQLite store");
         Ok(Arc::new(store))
     } else {
-        let store = rustkube_storage::etcd::EtcdStore::connect(&options.etcd_servers)
-            .await
-            .with_context(|| format!("connecting to etcd at {}", options.etcd_servers.join(",")))?;
+        // etcd may still be starting (as in a bootstrap): retry for a while, as upstream does.
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+        let mut delay = std::time::Duration::from_millis(100);
+        let store = loop {
+            match rustkube_storage::etcd::EtcdStore::connect(&options.etcd_servers).await {
+                Ok(store) => break store,
+                Err(err) if tokio::time::Instant::now() < deadline => {
+                    tracing::warn!(error = %err, "etcd not reachable yet; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(std::time::Duration::from_secs(2));
+                }
+                Err(err) => {
+                    return Err(err)
+                        .with_context(|| format!("connecting to etcd at {}", options.etcd_servers.join(",")));
+                }
+            }
+        };
         tracing::info!(endpoints = %options.etcd_servers.join(","), "using etcd");
         Ok(Arc::new(store))
     }
