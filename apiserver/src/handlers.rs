@@ -847,9 +847,7 @@ async fn list(
 }
 
 fn watch_event(kind: &str, object: Value) -> bytes::Bytes {
-    let mut line = serde_json::to_vec(&json!({ "type": kind, "object": object })).unwrap_or_default();
-    line.push(b'\n');
-    bytes::Bytes::from(line)
+    crate::watch_cache::watch_line(kind, &object)
 }
 
 async fn watch(
@@ -884,24 +882,18 @@ async fn watch(
         .unwrap_or(Duration::from_secs(30 * 60));
     // Initial state: synthetic ADDED events when no version (or "0") is given, or when asked.
     let mut initial = Vec::new();
-    let from = match rv.as_deref() {
-        None | Some("0") => {
-            let (items, res) =
-                state.store.list_page(t, &ListOptions { prefix: prefix.clone(), ..Default::default() }).await?;
-            initial = items.into_iter().filter(|o| matches(info, &labels, &fields, o)).collect();
-            res.revision
-        }
-        Some(rv) => {
-            let rv = parse_rv(rv)?;
-            if send_initial {
-                let (items, res) =
-                    state.store.list_page(t, &ListOptions { prefix: prefix.clone(), ..Default::default() }).await?;
-                initial = items.into_iter().filter(|o| matches(info, &labels, &fields, o)).collect();
-                res.revision.max(rv)
-            } else {
-                rv
-            }
-        }
+    // Without a version (or "0"), or when asked, the watch starts with the current state.
+    let requested = match rv.as_deref() {
+        None | Some("0") => None,
+        Some(rv) => Some(parse_rv(rv)?),
+    };
+    let from = if requested.is_none() || send_initial {
+        let (items, res) =
+            state.store.list_page(t, &ListOptions { prefix: prefix.clone(), ..Default::default() }).await?;
+        initial = items.into_iter().filter(|o| matches(info, &labels, &fields, o)).collect();
+        res.revision.max(requested.unwrap_or(0))
+    } else {
+        requested.unwrap_or(0)
     };
     let resource = info.resource;
     let info_owned = info.clone();

@@ -105,16 +105,15 @@ impl CachedEvent {
 
     /// `{"type":…,"object":…}\n` for this event's object, encoded once.
     pub fn line(&self, kind: EventKind) -> Bytes {
-        let slot = &self.lines[kind as usize];
-        slot.get_or_init(|| {
-            let object = self.obj().cloned().unwrap_or(Value::Null);
-            let mut line =
-                serde_json::to_vec(&serde_json::json!({ "type": kind.as_str(), "object": object })).unwrap_or_default();
-            line.push(b'\n');
-            Bytes::from(line)
-        })
-        .clone()
+        self.lines[kind as usize].get_or_init(|| watch_line(kind.as_str(), self.obj().unwrap_or(&Value::Null))).clone()
     }
+}
+
+/// One watch event as the wire carries it: `{"type":…,"object":…}` and a newline.
+pub fn watch_line(kind: &str, object: &Value) -> Bytes {
+    let mut line = serde_json::to_vec(&serde_json::json!({ "type": kind, "object": object })).unwrap_or_default();
+    line.push(b'\n');
+    Bytes::from(line)
 }
 
 /// A stream of shared events.
