@@ -19,12 +19,10 @@ pub mod patching;
 mod printers;
 pub mod request;
 pub mod resource_store;
-pub mod server;
 pub mod state;
 pub mod status;
 pub mod strategy;
 pub mod table;
-pub mod telemetry;
 pub mod watch_cache;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -38,6 +36,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use rustkube_component_base::serving;
 use rustkube_storage::Store;
 
 use crate::auth::User;
@@ -47,23 +46,7 @@ use crate::status::ApiError;
 
 /// Resolves on SIGTERM or Ctrl-C.
 pub async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = ctrl_c.await;
-                return;
-            }
-        };
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
+    rustkube_component_base::shutdown::signal().await
 }
 
 /// The first address of a CIDR plus one: the `kubernetes` Service IP.
@@ -173,7 +156,7 @@ pub async fn run(options: Options, shutdown: impl std::future::Future<Output = (
     let advertise = SocketAddr::new(advertise_ip, local.port()).to_string();
     let server_url = format!("https://{advertise}");
     let tls = prepare_tls(&options, service_ip, &server_url)?;
-    let tls_config = server::tls_config(&tls.cert, &tls.key, tls.client_ca.as_deref())?;
+    let tls_config = serving::tls_config(&tls.cert, &tls.key, tls.client_ca.as_deref())?;
 
     let storage = open_storage(&options).await?;
     let compactor = rustkube_storage::Compactor::spawn(Arc::clone(&storage), options.etcd_compaction_interval);
@@ -193,7 +176,10 @@ pub async fn run(options: Options, shutdown: impl std::future::Future<Output = (
     let state = Arc::new(AppState { store, watch_cache, allocator, advertise });
     let app = router(Arc::clone(&state));
     tracing::info!(address = %local, url = %server_url, "listening on {local}");
-    server::serve(listener, tls_config, app, shutdown).await?;
+    let identify = |cert: Option<&rustls::pki_types::CertificateDer<'static>>| {
+        cert.and_then(|c| auth::user_from_certificate(c)).unwrap_or_else(User::anonymous)
+    };
+    serving::serve(listener, tls_config, app, identify, shutdown).await?;
     compactor.stop().await;
     tracing::info!("stopped");
     Ok(())

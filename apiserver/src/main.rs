@@ -7,7 +7,7 @@ use rustkube_apiserver::options::Options;
 
 fn main() -> ExitCode {
     let options = Options::parse();
-    rustkube_apiserver::telemetry::init(&options.log_format, options.verbosity);
+    rustkube_component_base::telemetry::init(&options.log_format, options.verbosity);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(err) => {

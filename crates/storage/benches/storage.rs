@@ -289,7 +289,7 @@ fn ratio(ours: f64, floor: Option<f64>) -> String {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let etcd = support::EtcdServer::start().await.unwrap_or_else(|e| panic!("benchmark needs etcd: {e:#}"));
+    let etcd = support::start_etcd().await.unwrap_or_else(|e| panic!("benchmark needs etcd: {e:#}"));
     let raw = Raw { client: etcd_client::Client::connect([etcd.endpoint.clone()], None).await.unwrap() };
     let dir = tempfile::tempdir().unwrap();
     let backends: Vec<(&str, Arc<dyn Store>)> = vec![

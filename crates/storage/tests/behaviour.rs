@@ -29,8 +29,8 @@ async fn sqlite() -> Backend {
 }
 
 async fn etcd() -> Backend {
-    let server = support::EtcdServer::start().await.unwrap_or_else(|e| panic!("cannot run the etcd suite: {e:#}"));
-    let store = server.store().await.unwrap();
+    let server = support::start_etcd().await.unwrap_or_else(|e| panic!("cannot run the etcd suite: {e:#}"));
+    let store = support::store(&server).await.unwrap();
     Backend { store: Arc::new(store), _keep: Box::new(server) }
 }
 

@@ -1,4 +1,4 @@
-//! Logging set-up shared by the daemon's entry point and tests.
+//! Logging set-up shared by every daemon's entry point and by tests.
 
 use tracing_subscriber::EnvFilter;
 

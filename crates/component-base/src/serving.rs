@@ -1,5 +1,6 @@
-//! HTTPS serving: rustls with optional client certificates, HTTP/1.1 and
-//! HTTP/2 on one port, the identity of each connection attached to its requests.
+//! HTTPS serving for every daemon: rustls with optional client certificates,
+//! HTTP/1.1 and HTTP/2 on one port, the identity of each connection attached
+//! to its requests, upgrades (exec, port-forward) passed through.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -15,8 +16,6 @@ use rustls::server::WebPkiClientVerifier;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
-
-use crate::auth::{self, User};
 
 /// Builds the TLS configuration: serving cert and key, and (when given) the
 /// CA whose client certificates authenticate users. Clients without a
@@ -50,13 +49,40 @@ pub fn tls_config(cert: &Path, key: &Path, client_ca: Option<&Path>) -> anyhow::
     Ok(config)
 }
 
-/// Accepts connections until `shutdown` resolves.
-pub async fn serve(
+/// A self-signed serving certificate for `hosts` (DNS names or IP addresses),
+/// as upstream daemons generate when no `--tls-cert-file` is given.
+pub fn self_signed_tls_config(hosts: &[String]) -> anyhow::Result<rustls::ServerConfig> {
+    let certified =
+        rcgen::generate_simple_self_signed(hosts.to_vec()).context("generating a self-signed certificate")?;
+    let cert = certified.cert.der().clone();
+    let key = PrivateKeyDer::try_from(certified.signing_key.serialize_der())
+        .map_err(|e| anyhow::anyhow!("self-signed key: {e}"))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .context("TLS protocol versions")?
+        .with_no_client_auth()
+        .with_single_cert(vec![cert], key)
+        .context("self-signed certificate and key")?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(config)
+}
+
+/// Accepts connections until `shutdown` resolves. `identify` turns the
+/// client's leaf certificate (if it sent one that verified) into the value
+/// attached to each of its requests' extensions.
+pub async fn serve<I, T>(
     listener: TcpListener,
     tls: rustls::ServerConfig,
     app: Router,
+    identify: I,
     shutdown: impl std::future::Future<Output = ()>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<()>
+where
+    I: Fn(Option<&CertificateDer<'static>>) -> T + Send + Sync + 'static,
+    T: Clone + Send + Sync + 'static,
+{
+    let identify = Arc::new(identify);
     let acceptor = TlsAcceptor::from(Arc::new(tls));
     tokio::pin!(shutdown);
     let (drain_tx, drain_rx) = tokio::sync::watch::channel(false);
@@ -74,6 +100,7 @@ pub async fn serve(
         let acceptor = acceptor.clone();
         let app = app.clone();
         let mut drain = drain_rx.clone();
+        let identify = Arc::clone(&identify);
         tokio::spawn(async move {
             let tls = match tokio::time::timeout(std::time::Duration::from_secs(10), acceptor.accept(tcp)).await {
                 Ok(Ok(tls)) => tls,
@@ -83,13 +110,7 @@ pub async fn serve(
                 }
                 Err(_) => return,
             };
-            let user = tls
-                .get_ref()
-                .1
-                .peer_certificates()
-                .and_then(|certs| certs.first())
-                .and_then(|c| auth::user_from_certificate(c))
-                .unwrap_or_else(User::anonymous);
+            let user = identify(tls.get_ref().1.peer_certificates().and_then(|certs| certs.first()));
             serve_connection(tls, peer, user, app, &mut drain).await;
         });
     }
@@ -97,10 +118,10 @@ pub async fn serve(
     Ok(())
 }
 
-async fn serve_connection(
+async fn serve_connection<T: Clone + Send + Sync + 'static>(
     tls: tokio_rustls::server::TlsStream<tokio::net::TcpStream>,
     peer: SocketAddr,
-    user: User,
+    user: T,
     app: Router,
     drain: &mut tokio::sync::watch::Receiver<bool>,
 ) {

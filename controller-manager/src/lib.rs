@@ -1,0 +1,1 @@
+//! kube-controller-manager: workload controllers, garbage collection and namespaces.

@@ -1,0 +1,3 @@
+//! kube-controller-manager entry point.
+
+fn main() {}

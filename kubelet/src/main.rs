@@ -1,0 +1,3 @@
+//! kubelet entry point.
+
+fn main() {}

@@ -1,0 +1,1 @@
+//! kube-scheduler: places pods on nodes with upstream's scheduling framework.

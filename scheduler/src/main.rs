@@ -1,0 +1,3 @@
+//! kube-scheduler entry point.
+
+fn main() {}
