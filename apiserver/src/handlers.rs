@@ -850,6 +850,9 @@ fn watch_event(kind: &str, object: Value) -> bytes::Bytes {
     crate::watch_cache::watch_line(kind, &object)
 }
 
+/// How often a watch that allows bookmarks gets one, as upstream's cacher.
+const BOOKMARK_FREQUENCY: Duration = Duration::from_secs(60);
+
 async fn watch(
     state: &AppState,
     info: &RequestInfo,
@@ -951,12 +954,30 @@ async fn watch(
         };
         let deadline = tokio::time::sleep(timeout);
         tokio::pin!(deadline);
+        // Periodic bookmarks as upstream's cacher: every minute, and 2 s before
+        // the watch's own deadline when that comes sooner, carrying the last
+        // revision this watch has passed.
+        let ends_at = tokio::time::Instant::now() + timeout;
+        let next_bookmark = |now: tokio::time::Instant| {
+            let periodic = now + BOOKMARK_FREQUENCY;
+            let before_end = ends_at.checked_sub(Duration::from_secs(2)).filter(|t| *t > now);
+            match before_end {
+                Some(t) if t < periodic => t,
+                _ => periodic,
+            }
+        };
+        let bookmark_timer = tokio::time::sleep_until(next_bookmark(tokio::time::Instant::now()));
+        tokio::pin!(bookmark_timer);
+        let progress = std::sync::atomic::AtomicI64::new(from);
         // Renders one change for this watcher: Ok(None) when its selectors skip it,
         // Err(line) for a terminal ERROR event.
         let mut process =
             |ev: rustkube_storage::Result<Arc<CachedEvent>>| -> Result<Option<bytes::Bytes>, bytes::Bytes> {
                 let ev = match ev {
-                    Ok(ev) => ev,
+                    Ok(ev) => {
+                        progress.fetch_max(ev.event.revision(), std::sync::atomic::Ordering::Relaxed);
+                        ev
+                    }
                     Err(e) => {
                         let err = if e.is_compacted() {
                             ApiError::gone(format!("too old resource version: {from}"))
@@ -997,6 +1018,18 @@ async fn watch(
             let ev = tokio::select! {
                 _ = &mut deadline => return,
                 _ = tx.closed() => return,
+                _ = &mut bookmark_timer, if bookmarks => {
+                    let bm = json!({
+                        "kind": resource.kind, "apiVersion": resource.api_version(),
+                        "metadata": { "resourceVersion": progress.load(std::sync::atomic::Ordering::Relaxed).to_string() }
+                    });
+                    if tx.send(Ok(watch_event("BOOKMARK", bm))).await.is_err() {
+                        return;
+                    }
+                    let now = tokio::time::Instant::now();
+                    bookmark_timer.as_mut().reset(next_bookmark(now));
+                    continue;
+                }
                 ev = stream.next() => ev,
             };
             let Some(ev) = ev else { return };

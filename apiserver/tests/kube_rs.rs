@@ -219,3 +219,33 @@ async fn hpa_v1_and_v2_are_one_collection() {
     assert_eq!(v1.get("new").await.unwrap().spec.unwrap().target_cpu_utilization_percentage, Some(60));
     assert_eq!(v1.list(&ListParams::default()).await.unwrap().items.len(), 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_gets_a_bookmark_before_its_timeout() {
+    use kube::api::{WatchEvent, WatchParams};
+    let s = tokio::task::block_in_place(|| Apiserver::start(&[]));
+    let api: Api<ConfigMap> = Api::namespaced(client(&s).await, "default");
+    let created = api.create(&PostParams::default(), &cm("bookmarked", "1")).await.unwrap();
+    let created_rv: i64 = created.metadata.resource_version.unwrap().parse().unwrap();
+    // Upstream sends a bookmark 2 s before a watch's deadline (or every minute).
+    let params = WatchParams::default().timeout(4);
+    assert!(params.bookmarks, "kube-rs asks for bookmarks by default");
+    let started = std::time::Instant::now();
+    let mut stream = api.watch(&params, "0").await.unwrap().boxed();
+    let mut bookmark_rv = None;
+    while let Some(ev) =
+        tokio::time::timeout(Duration::from_secs(10), stream.next()).await.expect("watch ended by its timeout")
+    {
+        if let WatchEvent::Bookmark(bm) = ev.unwrap() {
+            bookmark_rv = Some(bm.metadata.resource_version.parse::<i64>().unwrap());
+            break;
+        }
+    }
+    let rv = bookmark_rv.expect("a BOOKMARK event before the watch timed out");
+    assert!(rv >= created_rv, "bookmark at {rv} must not be older than the last seen change {created_rv}");
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "bookmark arrived before the deadline: {:?}",
+        started.elapsed()
+    );
+}
