@@ -32,37 +32,18 @@ pub fn json_response(code: StatusCode, body: &Value) -> Response {
     resp
 }
 
+/// The query string as a map (the last of repeated keys wins).
 pub fn parse_query(query: Option<&str>) -> HashMap<String, String> {
-    let mut out = HashMap::new();
-    for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        out.insert(percent_decode(k), percent_decode(v));
-    }
-    out
+    form_urlencoded::parse(query.unwrap_or("").as_bytes()).into_owned().collect()
 }
 
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
-                match hex {
-                    Some(b) => {
-                        out.push(b);
-                        i += 2;
-                    }
-                    None => out.push(b'%'),
-                }
-            }
-            b => out.push(b),
-        }
-        i += 1;
+/// The query string keeping every value of repeated keys (`command=a&command=b`).
+pub fn parse_query_multi(query: Option<&str>) -> HashMap<String, Vec<String>> {
+    let mut out: HashMap<String, Vec<String>> = HashMap::new();
+    for (k, v) in form_urlencoded::parse(query.unwrap_or("").as_bytes()).into_owned() {
+        out.entry(k).or_default().push(v);
     }
-    String::from_utf8_lossy(&out).into_owned()
+    out
 }
 
 /// Reads the request body, refusing more than [`MAX_BODY_BYTES`] with 413.
@@ -157,6 +138,9 @@ fn dry_run(q: &HashMap<String, String>) -> Result<bool, ApiError> {
 
 /// Entry point for `/api/...` and `/apis/...` resource paths.
 pub async fn handle(state: Arc<AppState>, info: RequestInfo, user: User, req: Request<Body>) -> Response {
+    if is_connect(&info) {
+        return connect(&state, &info, &user, req).await.unwrap_or_else(IntoResponse::into_response);
+    }
     let query = parse_query(req.uri().query());
     let headers = req.headers().clone();
     let result = dispatch(&state, &info, &user, &query, &headers, req.into_body()).await;
@@ -164,6 +148,31 @@ pub async fn handle(state: Arc<AppState>, info: RequestInfo, user: User, req: Re
         Ok(resp) => resp,
         Err(err) => err.into_response(),
     }
+}
+
+/// Subresources answered by the node's kubelet.
+fn is_connect(info: &RequestInfo) -> bool {
+    matches!(
+        (info.resource.group, info.resource.plural, info.subresource.as_deref()),
+        ("", "pods", Some("log" | "exec" | "attach" | "portforward")) | ("", "nodes", Some("proxy"))
+    )
+}
+
+async fn connect(state: &AppState, info: &RequestInfo, user: &User, req: Request<Body>) -> Result<Response, ApiError> {
+    crate::auth::authorize(user, info)?;
+    let allowed = match info.subresource.as_deref() {
+        Some("log") => req.method() == Method::GET,
+        Some("exec" | "attach" | "portforward") => matches!(*req.method(), Method::GET | Method::POST),
+        _ => true,
+    };
+    if !allowed {
+        return Err(ApiError::method_not_allowed());
+    }
+    let Some(kubelet) = &state.kubelet else {
+        return Err(ApiError::unavailable("this apiserver has no kubelet client configured"));
+    };
+    let query = parse_query_multi(req.uri().query());
+    kubelet.connect(&state.store, info, &query, req).await
 }
 
 async fn dispatch(

@@ -12,6 +12,7 @@ pub mod conversion;
 pub mod discovery;
 pub mod field_validation;
 pub mod handlers;
+pub mod kubelet_client;
 pub mod meta;
 pub mod openapi;
 pub mod options;
@@ -103,6 +104,8 @@ struct Tls {
     cert: PathBuf,
     key: PathBuf,
     client_ca: Option<PathBuf>,
+    /// The generated kubelet-client certificate and key, when the PKI is ours.
+    kubelet_client: Option<(PathBuf, PathBuf)>,
 }
 
 fn machine_hostname() -> Option<String> {
@@ -112,7 +115,12 @@ fn machine_hostname() -> Option<String> {
 fn prepare_tls(options: &Options, service_ip: IpAddr, server_url: &str) -> anyhow::Result<Tls> {
     match (&options.tls_cert_file, &options.tls_private_key_file) {
         (Some(cert), Some(key)) => {
-            return Ok(Tls { cert: cert.clone(), key: key.clone(), client_ca: options.client_ca_file.clone() });
+            return Ok(Tls {
+                cert: cert.clone(),
+                key: key.clone(),
+                client_ca: options.client_ca_file.clone(),
+                kubelet_client: None,
+            });
         }
         (Some(_), None) | (None, Some(_)) => bail!("--tls-cert-file and --tls-private-key-file must be given together"),
         (None, None) => {}
@@ -136,7 +144,29 @@ fn prepare_tls(options: &Options, service_ip: IpAddr, server_url: &str) -> anyho
         cert: pki.serving_cert,
         key: pki.serving_key,
         client_ca: Some(options.client_ca_file.clone().unwrap_or(pki.ca_cert)),
+        kubelet_client: Some((pki.kubelet_client_cert, pki.kubelet_client_key)),
     })
+}
+
+/// The client for kubelets: the operator's `--kubelet-client-*` files, else the generated ones.
+fn kubelet_client(options: &Options, tls: &Tls) -> anyhow::Result<Option<kubelet_client::KubeletClient>> {
+    let files = match (&options.kubelet_client_certificate, &options.kubelet_client_key) {
+        (Some(cert), Some(key)) => Some((cert.clone(), key.clone())),
+        (None, None) => tls.kubelet_client.clone(),
+        _ => bail!("--kubelet-client-certificate and --kubelet-client-key must be given together"),
+    };
+    let Some((cert, key)) = files else {
+        tracing::info!("no kubelet client certificate: logs, exec and port-forward are unavailable");
+        return Ok(None);
+    };
+    let client = kubelet_client::KubeletClient::new(
+        &cert,
+        &key,
+        options.kubelet_certificate_authority.as_deref(),
+        options.kubelet_preferred_address_types.clone(),
+    )
+    .context("preparing the kubelet client")?;
+    Ok(Some(client))
 }
 
 /// Runs the apiserver until `shutdown` resolves.
@@ -173,7 +203,8 @@ pub async fn run(options: Options, shutdown: impl std::future::Future<Output = (
         tracing::debug!(error = %e.message, "kubernetes service IP already claimed");
     }
     bootstrap::run(&store, service_ip, advertise_ip, local.port()).await?;
-    let state = Arc::new(AppState { store, watch_cache, allocator, advertise });
+    let kubelet = kubelet_client(&options, &tls)?;
+    let state = Arc::new(AppState { store, watch_cache, allocator, advertise, kubelet });
     let app = router(Arc::clone(&state));
     tracing::info!(address = %local, url = %server_url, "listening on {local}");
     let identify = |cert: Option<&rustls::pki_types::CertificateDer<'static>>| {

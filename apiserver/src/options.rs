@@ -58,8 +58,24 @@ pub struct Options {
     pub enable_admission_plugins: Vec<String>,
 
     /// How often to compact storage history (upstream default 5m).
-    #[arg(long, default_value = "5m", value_parser = parse_duration)]
+    #[arg(long, default_value = "5m", value_parser = rustkube_component_base::duration::parse)]
     pub etcd_compaction_interval: std::time::Duration,
+
+    /// Client certificate the apiserver presents to kubelets (default: the generated one under DATA_DIR/pki).
+    #[arg(long)]
+    pub kubelet_client_certificate: Option<PathBuf>,
+
+    /// Key of --kubelet-client-certificate.
+    #[arg(long)]
+    pub kubelet_client_key: Option<PathBuf>,
+
+    /// CA that signs kubelet serving certificates; without it they are not verified, as upstream.
+    #[arg(long)]
+    pub kubelet_certificate_authority: Option<PathBuf>,
+
+    /// Which node address to reach a kubelet at, in order (kubeadm's order by default).
+    #[arg(long, value_delimiter = ',', default_value = "InternalIP,ExternalIP,Hostname")]
+    pub kubelet_preferred_address_types: Vec<String>,
 
     /// Log format: text or json.
     #[arg(long, default_value = "text")]
@@ -68,49 +84,4 @@ pub struct Options {
     /// Log verbosity (0-10, as klog's -v).
     #[arg(short = 'v', long = "v", default_value_t = 0)]
     pub verbosity: u8,
-}
-
-/// Parses durations in Go's style: `90s`, `5m`, `1h30m`, `250ms`.
-pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
-    let mut total = std::time::Duration::ZERO;
-    let mut rest = s.trim();
-    if rest.is_empty() {
-        return Err("empty duration".into());
-    }
-    if rest == "0" {
-        return Ok(total);
-    }
-    while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(rest.len());
-        let (num, tail) = rest.split_at(digits);
-        let value: f64 = num.parse().map_err(|_| format!("invalid duration {s:?}"))?;
-        let unit_len = tail.find(|c: char| c.is_ascii_digit()).unwrap_or(tail.len());
-        let (unit, tail) = tail.split_at(unit_len);
-        let secs = match unit {
-            "ns" => 1e-9,
-            "us" | "µs" => 1e-6,
-            "ms" => 1e-3,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            _ => return Err(format!("invalid duration {s:?}: unknown unit {unit:?}")),
-        };
-        total += std::time::Duration::from_secs_f64(value * secs);
-        rest = tail;
-    }
-    Ok(total)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_parse_as_go_does() {
-        assert_eq!(parse_duration("5m").unwrap().as_secs(), 300);
-        assert_eq!(parse_duration("1h30m").unwrap().as_secs(), 5400);
-        assert_eq!(parse_duration("250ms").unwrap().as_millis(), 250);
-        assert!(parse_duration("5x").is_err());
-        assert!(parse_duration("").is_err());
-    }
 }

@@ -18,6 +18,8 @@ pub struct RequestInfo {
     pub namespace: Option<String>,
     pub name: Option<String>,
     pub subresource: Option<String>,
+    /// What follows `/proxy/` in a proxy subresource path.
+    pub proxy_path: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,10 +72,24 @@ pub fn parse(method: &Method, path: &str, query: &HashMap<String, String>) -> Re
         ["namespaces", ns, tail @ ..] if !tail.is_empty() => (Some(*ns), tail),
         _ => (None, rest),
     };
+    let mut proxy_path = None;
     let (plural, name, subresource) = match rest {
         [plural] => (*plural, None, None),
         [plural, name] => (*plural, Some(*name), None),
+        [plural, name, "proxy"] => {
+            proxy_path = Some(if path.ends_with('/') { "/".to_owned() } else { String::new() });
+            (*plural, Some(*name), Some("proxy"))
+        }
         [plural, name, sub] => (*plural, Some(*name), Some(*sub)),
+        [plural, name, "proxy", tail @ ..] => {
+            // Keep a trailing slash: `/proxy/stats/` and `/proxy/stats` differ to the backend.
+            let mut joined = tail.join("/");
+            if path.ends_with('/') {
+                joined.push('/');
+            }
+            proxy_path = Some(joined);
+            (*plural, Some(*name), Some("proxy"))
+        }
         _ => return Err(ApiError::path_not_found()),
     };
     let Some(resource) = registry::lookup(group, version, plural) else {
@@ -107,6 +123,7 @@ pub fn parse(method: &Method, path: &str, query: &HashMap<String, String>) -> Re
         namespace: namespace.map(str::to_owned),
         name: name.map(str::to_owned),
         subresource: subresource.map(str::to_owned),
+        proxy_path,
     }))
 }
 
@@ -141,6 +158,17 @@ mod tests {
         let mut w = q();
         w.insert("watch".into(), "true".into());
         assert_eq!(parse(&Method::GET, "/api/v1/pods", &w).unwrap().unwrap().verb, Verb::Watch);
+    }
+
+    #[test]
+    fn proxy_paths_keep_what_follows_proxy() {
+        let r = parse(&Method::GET, "/api/v1/nodes/n1/proxy/stats/summary", &q()).unwrap().unwrap();
+        assert_eq!((r.subresource.as_deref(), r.proxy_path.as_deref()), (Some("proxy"), Some("stats/summary")));
+        let r = parse(&Method::GET, "/api/v1/nodes/n1/proxy/", &q()).unwrap().unwrap();
+        assert_eq!(r.proxy_path.as_deref(), Some("/"));
+        let r = parse(&Method::POST, "/api/v1/namespaces/d/pods/p/exec", &q()).unwrap().unwrap();
+        assert_eq!((r.verb, r.subresource.as_deref(), r.proxy_path), (Verb::Create, Some("exec"), None));
+        assert!(parse(&Method::GET, "/api/v1/namespaces/d/pods/p/log/extra", &q()).is_err());
     }
 
     #[test]

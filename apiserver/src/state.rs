@@ -13,4 +13,6 @@ pub struct AppState {
     pub allocator: Allocator,
     /// `host:port` clients reach this server at (for discovery's serverAddressByClientCIDRs).
     pub advertise: String,
+    /// How connect subresources (logs, exec, port-forward, node proxy) reach kubelets.
+    pub kubelet: Option<crate::kubelet_client::KubeletClient>,
 }

@@ -460,3 +460,38 @@ fn objects_are_stored_in_etcd_under_registry_keys() {
         assert!(keys.iter().any(|k| k == key), "{key} missing from etcd: {keys:?}");
     }
 }
+
+#[test]
+fn logs_and_exec_explain_why_no_kubelet_answers() {
+    let s = Apiserver::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let pod = write(
+        dir.path(),
+        "pod.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: lonely}\nspec:\n  containers:\n  - {name: a, image: busybox}\n  - {name: b, image: busybox}\n",
+    );
+    s.ok("1.33", &["apply", "-f", &pod]);
+    for v in VERSIONS {
+        let out = s.kubectl(v, &["logs", "lonely", "-c", "a"]);
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("pod lonely does not have a host assigned"), "kubectl {v} logs: {err}");
+        let out = s.kubectl(v, &["logs", "lonely", "-c", "zzz"]);
+        assert!(!out.status.success());
+    }
+    // Bound to a node whose kubelet publishes no address: 503 naming the problem, not a hang.
+    let node = write(dir.path(), "node.yaml", "apiVersion: v1\nkind: Node\nmetadata: {name: quiet}\n");
+    s.ok("1.33", &["apply", "-f", &node]);
+    let bound = write(
+        dir.path(),
+        "bound.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: bound}\nspec:\n  nodeName: quiet\n  containers:\n  - {name: a, image: busybox}\n",
+    );
+    s.ok("1.33", &["apply", "-f", &bound]);
+    let out = s.kubectl("1.33", &["logs", "bound"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no preferred addresses found"), "{err}");
+    let out = s.kubectl("1.33", &["get", "--raw", "/api/v1/nodes/quiet/proxy/healthz"]);
+    assert!(!out.status.success(), "node proxy to a node without addresses must fail");
+}

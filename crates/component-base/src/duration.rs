@@ -24,7 +24,10 @@ mod tests {
         assert_eq!(parse("500ms").unwrap(), Duration::from_millis(500));
         assert_eq!(parse("2h").unwrap(), Duration::from_secs(7200));
         assert_eq!(parse("0").unwrap(), Duration::ZERO);
+        assert_eq!(parse("1h30m").unwrap(), Duration::from_secs(5400));
         assert!(parse("fast").is_err());
+        assert!(parse("5x").is_err());
+        assert!(parse("").is_err());
         assert!(parse("-1s").is_err());
     }
 }
