@@ -204,26 +204,49 @@ fn ensure_service_account_key(private_path: &Path, public_path: &Path) -> Result
 }
 
 fn ensure_admin_kubeconfig(ca: &CertificateAuthority, path: &Path, server_url: &str) -> Result<()> {
-    let request = CertRequest::client(ADMIN_USER, [MASTERS_GROUP]);
+    ensure_kubeconfig(ca, path, server_url, &CertRequest::client(ADMIN_USER, [MASTERS_GROUP]))
+}
+
+/// Makes sure `path` holds a kubeconfig for `server_url` that authenticates as
+/// `user` in `groups` with a certificate of the cluster CA under `pki` — one
+/// per component identity (`system:kube-scheduler`, `system:node:NAME` in
+/// `system:nodes`, …), as kubeadm writes them. A still-valid file is kept.
+pub fn ensure_client_kubeconfig(
+    pki: &ApiserverPki,
+    path: &Path,
+    server_url: &str,
+    user: &str,
+    groups: &[&str],
+) -> Result<()> {
+    let cert_pem = read_optional(&pki.ca_cert)?
+        .ok_or_else(|| Error::PairIncomplete { present: pki.ca_key.clone(), missing: pki.ca_cert.clone() })?;
+    let key_pem = read_optional(&pki.ca_key)?
+        .ok_or_else(|| Error::PairIncomplete { present: pki.ca_cert.clone(), missing: pki.ca_key.clone() })?;
+    let ca = CertificateAuthority::from_pem(&cert_pem, &key_pem).map_err(|e| Error::load_failed(&pki.ca_cert, e))?;
+    ensure_kubeconfig(&ca, path, server_url, &CertRequest::client(user, groups.iter().copied()))
+}
+
+fn ensure_kubeconfig(ca: &CertificateAuthority, path: &Path, server_url: &str, request: &CertRequest) -> Result<()> {
     let problem = match Kubeconfig::load(path) {
-        Ok(config) => admin_kubeconfig_problem(ca, &config, server_url, &request),
+        Ok(config) => kubeconfig_problem(ca, &config, server_url, request),
         Err(kubeconfig::Error::ReadFailed { source, .. }) if source.kind() == io::ErrorKind::NotFound => {
             Some("missing".to_owned())
         }
         Err(e) => Some(format!("unreadable: {e}")),
     };
     match problem {
-        None => tracing::debug!(path = %path.display(), "reusing admin kubeconfig"),
+        None => tracing::debug!(path = %path.display(), "reusing kubeconfig"),
         Some(reason) => {
-            let cert = ca.issue(&request)?;
-            kubeconfig::for_client_cert(CLUSTER_NAME, server_url, ca.cert_pem(), ADMIN_USER, &cert).write(path)?;
-            tracing::info!(path = %path.display(), %reason, "generated admin kubeconfig");
+            let cert = ca.issue(request)?;
+            kubeconfig::for_client_cert(CLUSTER_NAME, server_url, ca.cert_pem(), &request.common_name, &cert)
+                .write(path)?;
+            tracing::info!(path = %path.display(), user = %request.common_name, %reason, "generated kubeconfig");
         }
     }
     Ok(())
 }
 
-fn admin_kubeconfig_problem(
+fn kubeconfig_problem(
     ca: &CertificateAuthority,
     config: &Kubeconfig,
     server_url: &str,

@@ -18,7 +18,7 @@ mod service_account;
 
 pub use apiserver::{
     ADMIN_USER, APISERVER_COMMON_NAME, ApiserverPki, ApiserverPkiRequest, CLUSTER_NAME, DEFAULT_SERVICE_IP,
-    KUBELET_CLIENT_COMMON_NAME, MASTERS_GROUP, RENEW_BEFORE, ensure_apiserver_pki,
+    KUBELET_CLIENT_COMMON_NAME, MASTERS_GROUP, RENEW_BEFORE, ensure_apiserver_pki, ensure_client_kubeconfig,
 };
 pub use authority::{CA_VALIDITY_DAYS, CertRequest, CertificateAuthority, DEFAULT_VALIDITY_DAYS, IssuedCert, Usage};
 pub use certificate::CertificateInfo;

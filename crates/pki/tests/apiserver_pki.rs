@@ -283,3 +283,45 @@ async fn admin_kubeconfig_authenticates_as_cluster_admin_against_the_serving_cer
     let config = Kubeconfig::load(&pki.admin_kubeconfig).unwrap();
     assert_eq!(config.clusters[0].cluster.server, "https://127.0.0.1:16443");
 }
+
+#[test]
+fn component_kubeconfigs_carry_their_identity_and_are_kept_while_valid() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = ensure_apiserver_pki(&request(dir.path())).unwrap();
+    let path = dir.path().join("node-1.kubeconfig");
+    rustkube_pki::ensure_client_kubeconfig(
+        &pki,
+        &path,
+        "https://127.0.0.1:6443",
+        "system:node:node-1",
+        &["system:nodes"],
+    )
+    .unwrap();
+    let config = Kubeconfig::load(&path).unwrap();
+    let context = config.current().unwrap();
+    let user = config.user(&context.user).unwrap();
+    let cert = String::from_utf8(user.client_certificate_data.clone().unwrap()).unwrap();
+    let info = CertificateInfo::from_pem(&cert).unwrap();
+    assert_eq!(info.common_name.as_deref(), Some("system:node:node-1"));
+    assert_eq!(info.organizations, vec!["system:nodes".to_owned()]);
+    assert!(CertificateAuthority::load(&pki.ca_cert, &pki.ca_key).unwrap().is_issuer_of(&cert));
+    let before = std::fs::read(&path).unwrap();
+    rustkube_pki::ensure_client_kubeconfig(
+        &pki,
+        &path,
+        "https://127.0.0.1:6443",
+        "system:node:node-1",
+        &["system:nodes"],
+    )
+    .unwrap();
+    assert_eq!(std::fs::read(&path).unwrap(), before, "a valid kubeconfig is kept");
+    rustkube_pki::ensure_client_kubeconfig(
+        &pki,
+        &path,
+        "https://127.0.0.1:7443",
+        "system:node:node-1",
+        &["system:nodes"],
+    )
+    .unwrap();
+    assert_ne!(std::fs::read(&path).unwrap(), before, "a new server URL rewrites it");
+}

@@ -1,35 +1,16 @@
 //! A real single-member etcd on free loopback ports in a temp dir.
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
-/// How to get etcd when it is missing.
-pub const ETCD_INSTALL_HINT: &str = "install it with `apt-get update && apt-get install -y etcd-server` \
-     (or run deploy/test.sh, which does), or point ETCD_BIN at an etcd binary";
+pub use rustkube_local_cluster::etcd::{ETCD_INSTALL_HINT, free_port};
 
 /// Finds the etcd binary: `$ETCD_BIN`, then `etcd` on PATH, then /usr/bin/etcd.
 pub fn etcd_binary() -> anyhow::Result<PathBuf> {
-    if let Some(bin) = std::env::var_os("ETCD_BIN") {
-        return Ok(PathBuf::from(bin));
-    }
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    for dir in std::env::split_paths(&path).chain([PathBuf::from("/usr/bin"), PathBuf::from("/usr/local/bin")]) {
-        let candidate = dir.join("etcd");
-        if candidate.is_file() {
-            return Ok(candidate);
-        }
-    }
-    bail!("etcd binary not found: {ETCD_INSTALL_HINT}")
-}
-
-/// A free loopback port (bound, then released).
-pub fn free_port() -> anyhow::Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    rustkube_local_cluster::etcd::binary()
 }
 
 /// A single-member etcd owned by the test; killed and removed on drop.
@@ -60,19 +41,8 @@ impl EtcdServer {
         let (client, peer) = (free_port()?, free_port()?);
         let log = std::fs::File::create(dir.path().join("etcd.log"))?;
         let client_url = format!("http://127.0.0.1:{client}");
-        let peer_url = format!("http://127.0.0.1:{peer}");
         let child = Command::new(bin)
-            .arg("--name=rustkube-test")
-            .arg(format!("--data-dir={}", dir.path().join("data").display()))
-            .arg(format!("--listen-client-urls={client_url}"))
-            .arg(format!("--advertise-client-urls={client_url}"))
-            .arg(format!("--listen-peer-urls={peer_url}"))
-            .arg(format!("--initial-advertise-peer-urls={peer_url}"))
-            .arg(format!("--initial-cluster=rustkube-test={peer_url}"))
-            // Room for a 1.5 MiB value plus key and framing.
-            .arg("--max-request-bytes=2097152")
-            .arg("--logger=zap")
-            .arg("--log-level=warn")
+            .args(rustkube_local_cluster::etcd::args(&dir.path().join("data"), client, peer))
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)
@@ -85,7 +55,7 @@ impl EtcdServer {
                 let log = std::fs::read_to_string(server.dir.path().join("etcd.log")).unwrap_or_default();
                 bail!("etcd exited with {status} during start-up:\n{log}");
             }
-            if healthy(client) {
+            if rustkube_local_cluster::etcd::healthy(client) {
                 return Ok(server);
             }
             if Instant::now() > deadline {
@@ -94,20 +64,6 @@ impl EtcdServer {
             std::thread::sleep(Duration::from_millis(50));
         }
     }
-}
-
-/// etcd's `/health` answers `{"health":"true"}` once it serves requests.
-fn healthy(port: u16) -> bool {
-    let Ok(mut stream) = TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_secs(1)) else {
-        return false;
-    };
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
-    if stream.write_all(b"GET /health HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").is_err() {
-        return false;
-    }
-    let mut body = String::new();
-    let _ = stream.read_to_string(&mut body);
-    body.contains("\"health\":\"true\"")
 }
 
 impl Drop for EtcdServer {

@@ -5,11 +5,13 @@
 
 pub mod apiserver;
 pub mod binaries;
+pub mod cluster;
 pub mod daemon;
 pub mod etcd;
 pub mod kubectl;
 
 pub use apiserver::{Apiserver, BACKENDS, Backend};
 pub use binaries::binary;
+pub use cluster::Cluster;
 pub use daemon::Daemon;
 pub use kubectl::kubectl_binary;
