@@ -4,6 +4,7 @@ use rustkube_api::defaulting;
 use serde_json::Value;
 
 use crate::meta;
+use crate::namespace_cache::Lookup;
 use crate::request::RequestInfo;
 use crate::resource_store::Target;
 use crate::state::AppState;
@@ -12,9 +13,17 @@ use crate::status::ApiError;
 /// NamespaceLifecycle: objects may only be created in a namespace that exists
 /// and is not being deleted.
 pub async fn namespace_lifecycle(state: &AppState, namespace: &str, info: &RequestInfo) -> Result<(), ApiError> {
-    let ns_resource = rustkube_api::registry::lookup("", "v1", "namespaces").expect("namespaces are registered");
-    let ns = state.store.get(Target { resource: ns_resource, namespace: None }, namespace).await?;
-    if meta::is_deleting(&ns) {
+    let terminating = match state.namespaces.lookup(namespace) {
+        Lookup::Active => false,
+        Lookup::Terminating => true,
+        Lookup::Unknown => {
+            let ns_resource =
+                rustkube_api::registry::lookup("", "v1", "namespaces").expect("namespaces are registered");
+            let ns = state.store.get(Target { resource: ns_resource, namespace: None }, namespace).await?;
+            meta::is_deleting(&ns)
+        }
+    };
+    if terminating {
         return Err(ApiError::forbidden(format!(
             "{} is forbidden: unable to create new content in namespace {namespace} because it is being terminated",
             info.resource.plural

@@ -15,4 +15,6 @@ pub struct AppState {
     pub advertise: String,
     /// How connect subresources (logs, exec, port-forward, node proxy) reach kubelets.
     pub kubelet: Option<crate::kubelet_client::KubeletClient>,
+    /// Namespaces and whether they are terminating, for admission.
+    pub namespaces: crate::namespace_cache::NamespaceCache,
 }
