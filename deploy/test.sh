@@ -8,18 +8,27 @@ cd "$(dirname "$0")/.."
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # Debian packages the build and the tests use: protoc for the gRPC bindings,
-# a C compiler for bundled SQLite, etcd for the storage suite.
+# a C compiler for bundled SQLite, etcd for the storage suite, and for the
+# kubelet's real-container tests containerd, runc, the CNI plugins, busybox
+# (the local test image), iproute2 (network namespaces) and iptables.
 need=()
 command -v cc >/dev/null 2>&1 || need+=(gcc libc6-dev)
 command -v protoc >/dev/null 2>&1 || need+=(protobuf-compiler)
 command -v etcd >/dev/null 2>&1 || need+=(etcd-server)
+command -v containerd >/dev/null 2>&1 || need+=(containerd)
+command -v runc >/dev/null 2>&1 || need+=(runc)
+[ -x /usr/lib/cni/bridge ] || [ -x /opt/cni/bin/bridge ] || need+=(containernetworking-plugins)
+dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)
+command -v ip >/dev/null 2>&1 || need+=(iproute2)
+command -v iptables >/dev/null 2>&1 || need+=(iptables)
 if [ ${#need[@]} -gt 0 ]; then
   echo "test.sh: installing missing packages: ${need[*]}"
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}"
 fi
-# Debian's etcd-server package may start a system etcd on :2379; the tests
-# start their own on free ports and never use it.
+# Debian's etcd-server package may start a system etcd on :2379 and the
+# containerd package a system containerd; the tests start their own (free
+# ports, their own sockets and state dirs) and never use either.
 
 if ! command -v cargo >/dev/null 2>&1; then
   echo "test.sh: cargo not found; install the Rust toolchain (rustup) first" >&2
