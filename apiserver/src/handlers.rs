@@ -608,6 +608,26 @@ async fn update_scale(
     Ok(json_response(StatusCode::OK, &scale_of(info, &obj)?))
 }
 
+/// Sets the pod's PodScheduled condition to True (keeping its transition time if it already was).
+fn set_pod_scheduled(pod: &mut Value) {
+    let now = jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
+    if !pod.get("status").is_some_and(Value::is_object) {
+        pod["status"] = json!({});
+    }
+    if !pod["status"].get("conditions").is_some_and(Value::is_array) {
+        pod["status"]["conditions"] = json!([]);
+    }
+    let Some(conditions) = pod["status"]["conditions"].as_array_mut() else { return };
+    match conditions.iter_mut().find(|c| c.get("type").and_then(Value::as_str) == Some("PodScheduled")) {
+        Some(c) if c.get("status").and_then(Value::as_str) == Some("True") => {}
+        Some(c) => {
+            *c = json!({"type": "PodScheduled", "status": "True", "lastProbeTime": null, "lastTransitionTime": now});
+        }
+        None => conditions
+            .push(json!({"type": "PodScheduled", "status": "True", "lastProbeTime": null, "lastTransitionTime": now})),
+    }
+}
+
 async fn create_subresource(
     state: &AppState,
     info: &RequestInfo,
@@ -626,7 +646,7 @@ async fn create_subresource(
                 .to_owned();
             state
                 .store
-                .update_with(t, &name, None, false, |old| {
+                .update_with(t, &name, Some("binding"), false, |old| {
                     if meta::is_deleting(old) {
                         return Err(ApiError::conflict(
                             t.qualified(),
@@ -645,6 +665,18 @@ async fn create_subresource(
                     let mut new = old.clone();
                     new["spec"]["nodeName"] = json!(node);
                     meta::meta_mut(&mut new).remove("resourceVersion");
+                    // As upstream's assignPod: the binding's annotations join the pod's,
+                    // and the pod is marked PodScheduled=True.
+                    if let Some(annotations) = body.pointer("/metadata/annotations").and_then(Value::as_object) {
+                        let meta = meta::meta_mut(&mut new);
+                        let target = meta.entry("annotations").or_insert_with(|| json!({}));
+                        if let Some(target) = target.as_object_mut() {
+                            for (k, v) in annotations {
+                                target.insert(k.clone(), v.clone());
+                            }
+                        }
+                    }
+                    set_pod_scheduled(&mut new);
                     Ok(new)
                 })
                 .await?;

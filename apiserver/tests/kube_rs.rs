@@ -249,3 +249,41 @@ async fn watch_gets_a_bookmark_before_its_timeout() {
         started.elapsed()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn binding_assigns_the_node_once_and_marks_the_pod_scheduled() {
+    use k8s_openapi::api::core::v1::Pod;
+    let s = tokio::task::block_in_place(|| Apiserver::start(&[]));
+    let pods: Api<Pod> = Api::namespaced(client(&s).await, "default");
+    let pod: Pod = serde_json::from_value(serde_json::json!({
+        "metadata": { "name": "unbound" },
+        "spec": { "containers": [{ "name": "c", "image": "busybox" }] },
+    }))
+    .unwrap();
+    pods.create(&PostParams::default(), &pod).await.unwrap();
+    let binding = |node: &str| {
+        serde_json::json!({
+            "apiVersion": "v1", "kind": "Binding",
+            "metadata": { "name": "unbound", "annotations": { "scheduled-by": "test" } },
+            "target": { "apiVersion": "v1", "kind": "Node", "name": node },
+        })
+    };
+    pods.create_subresource::<_, serde_json::Value>("binding", "unbound", &PostParams::default(), &binding("node-a"))
+        .await
+        .expect("the first binding is accepted");
+    let bound = pods.get("unbound").await.unwrap();
+    assert_eq!(bound.spec.as_ref().unwrap().node_name.as_deref(), Some("node-a"));
+    assert_eq!(bound.metadata.annotations.unwrap().get("scheduled-by").map(String::as_str), Some("test"));
+    let conditions = bound.status.unwrap().conditions.unwrap_or_default();
+    assert!(
+        conditions.iter().any(|c| c.type_ == "PodScheduled" && c.status == "True"),
+        "PodScheduled=True expected: {conditions:?}"
+    );
+    let again = pods
+        .create_subresource::<_, serde_json::Value>("binding", "unbound", &PostParams::default(), &binding("node-b"))
+        .await;
+    match again {
+        Err(kube::Error::Api(s)) => assert_eq!(s.code, 409, "a second binding conflicts: {s:?}"),
+        other => panic!("a second binding must be refused with 409, got {other:?}"),
+    }
+}
