@@ -93,10 +93,18 @@ pub fn prepare_for_update(
     new["kind"] = json!(r.kind);
     match subresource {
         Some("status") => {
-            // Only status may change; everything else comes from the stored object.
+            // Only status may change; everything else comes from the stored object,
+            // except annotations on the kinds whose upstream status strategies let
+            // them through (the deployment controller writes its revision
+            // annotation with UpdateStatus).
             let status = new.get("status").cloned();
             let rv = meta::meta_str(new, "resourceVersion").map(str::to_owned);
+            let annotations =
+                status_may_set_annotations(r).then(|| new.pointer("/metadata/annotations").cloned()).flatten();
             *new = old.clone();
+            if let Some(a) = annotations {
+                meta::meta_mut(new).insert("annotations".into(), a);
+            }
             match status {
                 Some(s) => new["status"] = s,
                 None => {
@@ -285,6 +293,18 @@ pub fn validate_create(r: &ResourceInfo, obj: &Value) -> Result<(), ApiError> {
 }
 
 /// Upstream's update validation: the main resource, or `/status`.
+/// Kinds whose upstream status strategy resets only spec (and labels), not
+/// the rest of the metadata; newer kinds reset all metadata
+/// (`ResetObjectMetaForStatus`).
+fn status_may_set_annotations(r: &ResourceInfo) -> bool {
+    matches!(
+        (r.group, r.plural),
+        ("apps", "deployments" | "replicasets" | "statefulsets" | "daemonsets")
+            | ("", "pods" | "replicationcontrollers")
+            | ("batch", "jobs" | "cronjobs")
+    )
+}
+
 pub fn validate_update(r: &ResourceInfo, subresource: Option<&str>, new: &Value, old: &Value) -> Result<(), ApiError> {
     let errors = match subresource {
         None => rustkube_api::kind_validation::validate_update(r.group, r.kind, new, old),

@@ -287,3 +287,31 @@ async fn binding_assigns_the_node_once_and_marks_the_pod_scheduled() {
         other => panic!("a second binding must be refused with 409, got {other:?}"),
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deployment_status_updates_carry_annotations_but_not_spec() {
+    let s = tokio::task::block_in_place(|| Apiserver::start(&[]));
+    let deployments: Api<Deployment> = Api::namespaced(client(&s).await, "default");
+    let d: Deployment = serde_json::from_value(serde_json::json!({
+        "metadata": { "name": "rev", "labels": { "app": "rev" } },
+        "spec": {
+            "replicas": 1,
+            "selector": { "matchLabels": { "app": "rev" } },
+            "template": { "metadata": { "labels": { "app": "rev" } },
+                          "spec": { "containers": [{ "name": "c", "image": "busybox" }] } },
+        },
+    }))
+    .unwrap();
+    let mut current = deployments.create(&PostParams::default(), &d).await.unwrap();
+    current.metadata.annotations = Some([("deployment.kubernetes.io/revision".to_owned(), "1".to_owned())].into());
+    current.metadata.labels = Some([("app".to_owned(), "changed".to_owned())].into());
+    current.spec.as_mut().unwrap().replicas = Some(7);
+    current.status = Some(Default::default());
+    current.status.as_mut().unwrap().observed_generation = Some(1);
+    let updated = deployments.replace_status("rev", &PostParams::default(), &current).await.unwrap();
+    let annotations = updated.metadata.annotations.clone().unwrap_or_default();
+    assert_eq!(annotations.get("deployment.kubernetes.io/revision").map(String::as_str), Some("1"));
+    assert_eq!(updated.metadata.labels.unwrap().get("app").map(String::as_str), Some("rev"), "labels stay");
+    assert_eq!(updated.spec.unwrap().replicas, Some(1), "spec stays");
+    assert_eq!(updated.status.unwrap().observed_generation, Some(1));
+}
