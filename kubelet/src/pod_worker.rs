@@ -1,0 +1,701 @@
+//! One pod's worker: a sync brings the runtime in line with the pod spec
+//! (sandbox → images → init containers in order → app containers, restarts
+//! with CrashLoopBackOff), posts the pod status, and on deletion stops
+//! everything gracefully and confirms the deletion, as upstream's
+//! `SyncPod` / `SyncTerminatingPod` / `SyncTerminatedPod`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::core::v1::{Container, Pod, PodStatus};
+use kube::Api;
+use kube::api::{Patch, PatchParams};
+use rustkube_api::quantity::Quantity;
+
+use crate::backoff::{Backoff, go_duration};
+use crate::env;
+use crate::events::Recorder;
+use crate::options::Config;
+use crate::probes::Prober;
+use crate::runtime::{self, ContainerState, SandboxState, SharedRuntime, now_nanos};
+use crate::spec::{self, PodKey};
+use crate::status::{self, ContainerView, PodView};
+
+mod termination;
+
+/// How long a worker waits between syncs when nothing is pending (PLEG wakes it on container changes).
+pub const RESYNC: Duration = Duration::from_secs(10);
+
+/// What every pod worker shares.
+pub struct Context {
+    pub client: kube::Client,
+    pub runtime: SharedRuntime,
+    pub config: Config,
+    pub host_ip: String,
+    /// `containerd://`, `fake://`: the containerID prefix.
+    pub id_scheme: String,
+    pub backoff: Mutex<Backoff>,
+    pub allocatable: BTreeMap<String, Quantity>,
+    pub recorder: Recorder,
+}
+
+impl std::fmt::Debug for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context")
+            .field("node", &self.config.node_name)
+            .field("runtime", &self.runtime)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Errors of one sync; the worker retries.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("runtime: {0}")]
+    Runtime(#[from] runtime::Error),
+    #[error("updating status of pod {pod}: {source}")]
+    StatusUpdateFailed {
+        pod: String,
+        #[source]
+        source: kube::Error,
+    },
+    #[error("deleting pod {pod}: {source}")]
+    DeleteFailed {
+        pod: String,
+        #[source]
+        source: kube::Error,
+    },
+}
+
+/// What to do after a sync.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Sync again after this long at the latest.
+    Requeue(Duration),
+    /// The pod is gone; the worker ends.
+    Done,
+}
+
+/// The runtime's view of one pod.
+#[derive(Debug, Default)]
+struct Snapshot {
+    /// Newest first.
+    sandboxes: Vec<runtime::SandboxStatus>,
+    containers: Vec<runtime::ContainerStatus>,
+}
+
+/// The state one pod's worker keeps between syncs.
+#[derive(Debug)]
+pub struct Worker {
+    ctx: Arc<Context>,
+    key: PodKey,
+    /// Why a container is waiting (reason, message), by container name.
+    waiting: HashMap<String, (String, String)>,
+    last_posted: Option<PodStatus>,
+    terminal: bool,
+    prober: Prober,
+    /// A `BackOff` event to record at the end of this sync.
+    backoff_event: Option<(String, String)>,
+}
+
+fn instant_of_nanos(nanos: i64) -> Instant {
+    let ago = now_nanos().saturating_sub(nanos).max(0);
+    Instant::now().checked_sub(Duration::from_nanos(u64::try_from(ago).unwrap_or(0))).unwrap_or_else(Instant::now)
+}
+
+impl Worker {
+    pub fn new(ctx: Arc<Context>, key: PodKey) -> Self {
+        Worker {
+            ctx,
+            key,
+            waiting: HashMap::new(),
+            last_posted: None,
+            terminal: false,
+            prober: Prober::default(),
+            backoff_event: None,
+        }
+    }
+
+    fn pods(&self) -> Api<Pod> {
+        Api::namespaced(self.ctx.client.clone(), &self.key.namespace)
+    }
+
+    async fn snapshot(&self) -> Result<Snapshot, Error> {
+        let rt = &self.ctx.runtime;
+        let mut sandboxes: Vec<_> =
+            rt.list_pod_sandboxes().await?.into_iter().filter(|s| s.uid == self.key.uid).collect();
+        sandboxes.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.attempt.cmp(&a.attempt)));
+        let containers: Vec<_> =
+            rt.list_containers().await?.into_iter().filter(|c| c.pod_uid() == Some(self.key.uid.as_str())).collect();
+        Ok(Snapshot { sandboxes, containers })
+    }
+
+    /// Full statuses of the newest container per name in `sandbox_id`, and of
+    /// the one before it (any sandbox), plus the highest attempt per name.
+    fn container_spec(&self, pod: Option<&Pod>, name: &str) -> Option<Container> {
+        let spec = pod?.spec.as_ref()?;
+        spec.init_containers.iter().flatten().chain(spec.containers.iter()).find(|c| c.name == name).cloned()
+    }
+
+    async fn container_views(
+        &self,
+        pod: Option<&Pod>,
+        snap: &Snapshot,
+        sandbox_id: Option<&str>,
+    ) -> Result<(HashMap<String, ContainerView>, HashMap<String, u32>), Error> {
+        let mut by_name: HashMap<String, Vec<&runtime::ContainerStatus>> = HashMap::new();
+        for c in &snap.containers {
+            by_name.entry(c.name.clone()).or_default().push(c);
+        }
+        let mut views = HashMap::new();
+        let mut max_attempt = HashMap::new();
+        for (name, mut list) in by_name {
+            list.sort_by(|a, b| b.attempt.cmp(&a.attempt).then(b.created_at.cmp(&a.created_at)));
+            max_attempt.insert(name.clone(), list[0].attempt);
+            let mut view = ContainerView {
+                restart_count: i32::try_from(list[0].attempt).unwrap_or(i32::MAX),
+                ready: true,
+                started: true,
+                ..Default::default()
+            };
+            let newest_here = list.iter().position(|c| Some(c.sandbox_id.as_str()) == sandbox_id);
+            if let Some(i) = newest_here {
+                view.current = self.full_status(list[i]).await?;
+                if let Some(cur) =
+                    view.current.as_mut().filter(|c| c.state == ContainerState::Exited && c.message.is_empty())
+                    && let Some(spec) = self.container_spec(pod, &name)
+                {
+                    cur.message = spec::termination_message(
+                        &self.ctx.config.root_dir,
+                        &self.key,
+                        &spec,
+                        cur.attempt,
+                        cur.exit_code,
+                    );
+                }
+                if let Some(p) = list.get(i + 1) {
+                    view.previous = self.full_status(p).await?;
+                }
+            } else {
+                view.previous = self.full_status(list[0]).await?;
+            }
+            views.insert(name, view);
+        }
+        Ok((views, max_attempt))
+    }
+
+    async fn full_status(&self, c: &runtime::ContainerStatus) -> Result<Option<runtime::ContainerStatus>, Error> {
+        match self.ctx.runtime.container_status(&c.id).await {
+            Ok(mut s) => {
+                if s.sandbox_id.is_empty() {
+                    s.sandbox_id = c.sandbox_id.clone();
+                }
+                Ok(Some(s))
+            }
+            Err(runtime::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Brings the runtime in line with `pod` and posts its status.
+    pub async fn sync(&mut self, pod: &Pod) -> Result<Outcome, Error> {
+        if pod.metadata.deletion_timestamp.is_some() {
+            let spec_grace = pod.spec.as_ref().and_then(|s| s.termination_grace_period_seconds).unwrap_or(30);
+            let grace = pod.metadata.deletion_grace_period_seconds.unwrap_or(spec_grace);
+            return self.terminate(Some(pod), grace).await;
+        }
+        let api_terminal =
+            matches!(pod.status.as_ref().and_then(|s| s.phase.as_deref()), Some("Succeeded") | Some("Failed"));
+        let snap = self.snapshot().await?;
+        if self.terminal || api_terminal {
+            self.stop_all(&snap, 0).await;
+            return Ok(Outcome::Requeue(RESYNC * 6));
+        }
+        let spec = pod.spec.clone().unwrap_or_default();
+        let policy = spec.restart_policy.clone().unwrap_or_else(|| "Always".into());
+
+        // The sandbox.
+        let ready = snap.sandboxes.first().filter(|s| s.state == SandboxState::Ready).cloned();
+        let sandbox = match ready {
+            Some(s) => s,
+            None => match self.create_sandbox(pod, &snap).await {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!(pod = %self.key.full_name(), error = %e, "failed to create pod sandbox");
+                    self.ctx.recorder.pod(
+                        pod,
+                        None,
+                        "Warning",
+                        "FailedCreatePodSandBox",
+                        format!("Failed to create pod sandbox: {e}"),
+                    );
+                    self.post_status(pod, &PodView::default_for(&self.ctx), &HashMap::new()).await?;
+                    return Ok(Outcome::Requeue(Duration::from_secs(5)));
+                }
+            },
+        };
+        let sandbox_status = match self.ctx.runtime.pod_sandbox_status(&sandbox.id).await {
+            Ok(s) => s,
+            Err(runtime::Error::NotFound { .. }) => return Ok(Outcome::Requeue(Duration::from_millis(200))),
+            Err(e) => return Err(e.into()),
+        };
+        let sandbox_config = spec::sandbox_config(
+            pod,
+            sandbox.attempt,
+            &self.ctx.config.root_dir,
+            &self.ctx.config.cluster_dns,
+            &self.ctx.config.cluster_domain,
+        );
+        self.collect_garbage(&snap, &sandbox.id).await;
+        let (views, max_attempt) = self.container_views(Some(pod), &snap, Some(&sandbox.id)).await?;
+        let facts = env::PodFacts {
+            host_ip: self.ctx.host_ip.clone(),
+            pod_ips: sandbox_status.ips.clone(),
+            node_allocatable: self.ctx.allocatable.clone(),
+        };
+        let mut requeue = RESYNC;
+        let mut acted = false;
+        let volumes = match crate::volumes::prepare(pod, &self.ctx.config.root_dir, &self.ctx.client, &facts).await {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::info!(pod = %self.key.full_name(), error = %e, "volumes not ready");
+                self.ctx.recorder.pod(pod, None, "Warning", "FailedMount", format!("MountVolume.SetUp failed: {e}"));
+                let view = PodView {
+                    sandbox_ready: true,
+                    pod_ips: sandbox_status.ips.clone(),
+                    host_ip: self.ctx.host_ip.clone(),
+                    id_scheme: self.ctx.id_scheme.clone(),
+                    containers: views,
+                };
+                self.post_status(pod, &view, &self.waiting.clone()).await?;
+                return Ok(Outcome::Requeue(Duration::from_secs(2)));
+            }
+        };
+        let mut sources = env::Sources::new(self.ctx.client.clone(), &self.key.namespace);
+        let start = |c: &Container| (c.clone(), max_attempt.get(&c.name).map(|a| a + 1).unwrap_or(0));
+        let mut to_start: Vec<(Container, u32)> = Vec::new();
+
+        // Init containers, in order, each to completion.
+        let mut inits_done = true;
+        for c in spec.init_containers.iter().flatten() {
+            let current = views.get(&c.name).and_then(|v| v.current.as_ref());
+            match current.map(|s| (s.state, s.exit_code)) {
+                Some((ContainerState::Exited, 0)) => continue,
+                Some((ContainerState::Running, _)) => {}
+                Some((_, _)) if policy == "Never" => {}
+                Some(_) => {
+                    if let Some(wait) = self.in_crash_backoff(c, current) {
+                        requeue = requeue.min(wait);
+                    } else {
+                        to_start.push(start(c));
+                    }
+                }
+                None => to_start.push(start(c)),
+            }
+            inits_done = false;
+            break;
+        }
+        if inits_done {
+            for c in &spec.containers {
+                let current = views.get(&c.name).and_then(|v| v.current.as_ref());
+                match current.map(|s| (s.state, s.exit_code)) {
+                    None => to_start.push(start(c)),
+                    Some((ContainerState::Running, _)) => {}
+                    Some((ContainerState::Exited | ContainerState::Created, code)) => {
+                        let restart = match policy.as_str() {
+                            "Always" => true,
+                            "OnFailure" => code != 0 || current.is_some_and(|s| s.state == ContainerState::Created),
+                            _ => false,
+                        };
+                        if restart {
+                            if let Some(wait) = self.in_crash_backoff(c, current) {
+                                requeue = requeue.min(wait);
+                            } else {
+                                to_start.push(start(c));
+                            }
+                        }
+                    }
+                    Some((ContainerState::Unknown, _)) => {}
+                }
+            }
+        }
+        if let Some((name, message)) = self.backoff_event.take() {
+            self.ctx.recorder.pod(pod, Some(format!("spec.containers{{{name}}}")), "Warning", "BackOff", message);
+        }
+        for (c, attempt) in to_start {
+            acted = true;
+            if let Some(wait) = self
+                .start_container(pod, &c, attempt, &sandbox.id, &sandbox_config, &facts, &mut sources, &volumes)
+                .await
+            {
+                requeue = requeue.min(wait);
+            }
+        }
+
+        // Status from what is there now.
+        let (mut views, _) = if acted {
+            let snap = self.snapshot().await?;
+            self.container_views(Some(pod), &snap, Some(&sandbox.id)).await?
+        } else {
+            (views, max_attempt)
+        };
+        let pod_ip = sandbox_status.ips.first().cloned().unwrap_or_else(|| self.ctx.host_ip.clone());
+        if let Some(wait) = self.run_probes(pod, &spec.containers, &mut views, &pod_ip).await {
+            requeue = requeue.min(wait);
+        }
+        let view = PodView {
+            sandbox_ready: true,
+            pod_ips: sandbox_status.ips.clone(),
+            host_ip: self.ctx.host_ip.clone(),
+            id_scheme: self.ctx.id_scheme.clone(),
+            containers: views,
+        };
+        let posted = self.post_status(pod, &view, &self.waiting.clone()).await?;
+        if matches!(posted.phase.as_deref(), Some("Succeeded") | Some("Failed")) {
+            tracing::info!(pod = %self.key.full_name(), phase = ?posted.phase, "pod reached a terminal phase");
+            self.terminal = true;
+            let snap = self.snapshot().await?;
+            self.stop_all(&snap, 0).await;
+            return Ok(Outcome::Requeue(RESYNC * 6));
+        }
+        Ok(Outcome::Requeue(requeue))
+    }
+
+    /// Runs the due probes of the running app containers, sets their
+    /// ready/started, restarts those whose liveness failed; returns when the
+    /// next probe is due.
+    async fn run_probes(
+        &mut self,
+        pod: &Pod,
+        containers: &[Container],
+        views: &mut HashMap<String, ContainerView>,
+        pod_ip: &str,
+    ) -> Option<Duration> {
+        let mut next: Option<Duration> = None;
+        let mut failures = Vec::new();
+        let mut running = Vec::new();
+        for c in containers {
+            let Some(view) = views.get_mut(&c.name) else { continue };
+            let Some(current) = view.current.clone().filter(|s| s.state == ContainerState::Running) else { continue };
+            running.push(c.name.clone());
+            if c.readiness_probe.is_none() && c.liveness_probe.is_none() && c.startup_probe.is_none() {
+                continue;
+            }
+            let started_at = instant_of_nanos(current.started_at);
+            let (verdict, due) =
+                self.prober.probe(&self.ctx.runtime, c, &current.id, started_at, pod_ip, &mut failures).await;
+            view.ready = verdict.ready;
+            view.started = verdict.started;
+            if let Some(due) = due {
+                let wait = due.saturating_duration_since(Instant::now()).max(Duration::from_millis(100));
+                next = Some(next.map_or(wait, |n| n.min(wait)));
+            }
+            if verdict.kill {
+                let field_path = Some(format!("spec.containers{{{}}}", c.name));
+                self.ctx.recorder.pod(
+                    pod,
+                    field_path,
+                    "Normal",
+                    "Killing",
+                    format!("Container {} failed liveness probe, will be restarted", c.name),
+                );
+                let grace = pod.spec.as_ref().and_then(|s| s.termination_grace_period_seconds).unwrap_or(30);
+                tracing::info!(pod = %self.key.full_name(), container = %c.name, "liveness probe failed, restarting container");
+                if let Err(e) = self.ctx.runtime.stop_container(&current.id, grace).await {
+                    tracing::warn!(pod = %self.key.full_name(), container = %c.name, error = %e, "failed to stop unhealthy container");
+                }
+                view.ready = false;
+                next = Some(Duration::from_millis(100));
+            }
+        }
+        for f in failures {
+            self.ctx.recorder.pod(
+                pod,
+                Some(format!("spec.containers{{{}}}", f.container)),
+                "Warning",
+                "Unhealthy",
+                format!("{} probe failed: {}", f.kind.name(), f.output),
+            );
+        }
+        self.prober.retain(&running);
+        next
+    }
+
+    /// `Some(wait)` when `c` must not be restarted yet (and marks it CrashLoopBackOff).
+    fn in_crash_backoff(&mut self, c: &Container, current: Option<&runtime::ContainerStatus>) -> Option<Duration> {
+        let key = format!("{}/{}", self.key.uid, c.name);
+        let finished = current.map(|s| if s.finished_at > 0 { s.finished_at } else { s.created_at }).unwrap_or(0);
+        let now = Instant::now();
+        let mut backoff = self.ctx.backoff.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(wait) = backoff.remaining_since(&key, instant_of_nanos(finished), now) {
+            if self.waiting.get(&c.name).is_none_or(|(r, _)| r != "CrashLoopBackOff") {
+                self.backoff_event = Some((
+                    c.name.clone(),
+                    format!("Back-off restarting failed container {} in pod {}", c.name, self.key.full_name()),
+                ));
+            }
+            let message = format!(
+                "back-off {} restarting failed container={} pod={}",
+                go_duration(backoff.get(&key)),
+                c.name,
+                self.key.full_name()
+            );
+            self.waiting.insert(c.name.clone(), ("CrashLoopBackOff".into(), message));
+            return Some(wait);
+        }
+        backoff.next(&key, now);
+        None
+    }
+
+    async fn create_sandbox(&mut self, pod: &Pod, snap: &Snapshot) -> Result<runtime::SandboxStatus, Error> {
+        // A dead sandbox takes its containers with it: stop them before starting over.
+        self.stop_all(snap, 0).await;
+        let attempt = snap.sandboxes.first().map(|s| s.attempt + 1).unwrap_or(0);
+        let config = spec::sandbox_config(
+            pod,
+            attempt,
+            &self.ctx.config.root_dir,
+            &self.ctx.config.cluster_dns,
+            &self.ctx.config.cluster_domain,
+        );
+        let _ = tokio::fs::create_dir_all(&config.log_directory).await;
+        let id = self.ctx.runtime.run_pod_sandbox(&config).await?;
+        tracing::info!(pod = %self.key.full_name(), sandbox = %id, attempt, "started pod sandbox");
+        Ok(self.ctx.runtime.pod_sandbox_status(&id).await?)
+    }
+
+    /// Pulls per policy, creates and starts one container; records why it
+    /// waits when it cannot. Returns how soon to retry when backing off.
+    #[allow(clippy::too_many_arguments)]
+    async fn start_container(
+        &mut self,
+        pod: &Pod,
+        c: &Container,
+        attempt: u32,
+        sandbox_id: &str,
+        sandbox_config: &runtime::SandboxConfig,
+        facts: &env::PodFacts,
+        sources: &mut env::Sources,
+        volumes: &BTreeMap<String, std::path::PathBuf>,
+    ) -> Option<Duration> {
+        let field_path = Some(format!("spec.containers{{{}}}", c.name));
+        let image = c.image.clone().unwrap_or_default();
+        if let Err((reason, message, wait)) = self.ensure_image(pod, c, &image).await {
+            self.waiting.insert(c.name.clone(), (reason, message));
+            return wait;
+        }
+        let env = match env::environment(pod, c, facts, sources).await {
+            Ok(env) => env,
+            Err(e) => {
+                self.ctx.recorder.pod(pod, field_path, "Warning", "Failed", format!("Error: {e}"));
+                self.waiting.insert(c.name.clone(), ("CreateContainerConfigError".into(), e.to_string()));
+                return Some(Duration::from_secs(5));
+            }
+        };
+        let (command, args) = env::expand_command(c, &env);
+        let mut config = spec::container_config(pod, c, attempt, env, command, args);
+        let mounts = crate::volumes::mounts(c, volumes).map(|mut m| {
+            let log = spec::termination_log_path(&self.ctx.config.root_dir, &self.key.uid, &c.name, attempt);
+            let prepared = log.parent().map(std::fs::create_dir_all).unwrap_or(Ok(())).and_then(|_| {
+                std::fs::write(&log, b"")?;
+                std::fs::set_permissions(&log, std::os::unix::fs::PermissionsExt::from_mode(0o666))
+            });
+            if prepared.is_ok() {
+                m.push(runtime::Mount {
+                    container_path: c.termination_message_path.clone().unwrap_or_else(|| "/dev/termination-log".into()),
+                    host_path: log.display().to_string(),
+                    readonly: false,
+                });
+            }
+            m
+        });
+        config.mounts = match mounts {
+            Ok(m) => m,
+            Err(e) => {
+                self.ctx.recorder.pod(pod, field_path, "Warning", "Failed", format!("Error: {e}"));
+                self.waiting.insert(c.name.clone(), ("CreateContainerConfigError".into(), e.to_string()));
+                return Some(Duration::from_secs(5));
+            }
+        };
+        let _ = tokio::fs::create_dir_all(format!("{}/{}", sandbox_config.log_directory, c.name)).await;
+        let id = match self.ctx.runtime.create_container(sandbox_id, &config, sandbox_config).await {
+            Ok(id) => id,
+            Err(e) => {
+                self.ctx.recorder.pod(pod, field_path, "Warning", "Failed", format!("Error: {e}"));
+                self.waiting.insert(c.name.clone(), ("CreateContainerError".into(), e.to_string()));
+                return Some(Duration::from_secs(5));
+            }
+        };
+        self.ctx.recorder.pod(pod, field_path.clone(), "Normal", "Created", format!("Created container: {}", c.name));
+        if let Err(e) = self.ctx.runtime.start_container(&id).await {
+            self.ctx.recorder.pod(pod, field_path, "Warning", "Failed", format!("Error: {e}"));
+            self.waiting.insert(c.name.clone(), ("RunContainerError".into(), e.to_string()));
+            return Some(Duration::from_secs(1));
+        }
+        tracing::info!(pod = %self.key.full_name(), container = %c.name, attempt, "started container");
+        self.ctx.recorder.pod(pod, field_path.clone(), "Normal", "Started", format!("Started container {}", c.name));
+        if let Some(hook) = c.lifecycle.as_ref().and_then(|l| l.post_start.as_ref()) {
+            let pod_ip = facts.pod_ips.first().cloned().unwrap_or_else(|| self.ctx.host_ip.clone());
+            if let Err(e) =
+                crate::probes::run_hook(&self.ctx.runtime, hook, c, &id, &pod_ip, Duration::from_secs(30)).await
+            {
+                // Upstream kills a container whose postStart hook failed; the restart policy takes over.
+                self.ctx.recorder.pod(
+                    pod,
+                    field_path,
+                    "Warning",
+                    "FailedPostStartHook",
+                    format!("PostStartHook failed: {e}"),
+                );
+                let grace = pod.spec.as_ref().and_then(|s| s.termination_grace_period_seconds).unwrap_or(30);
+                let _ = self.ctx.runtime.stop_container(&id, grace).await;
+            }
+        }
+        self.waiting.remove(&c.name);
+        None
+    }
+
+    /// Makes sure the image is present per the pull policy; on failure
+    /// `(reason, message, retry after)`.
+    async fn ensure_image(
+        &mut self,
+        pod: &Pod,
+        c: &Container,
+        image: &str,
+    ) -> Result<(), (String, String, Option<Duration>)> {
+        let field_path = Some(format!("spec.containers{{{}}}", c.name));
+        let policy = spec::pull_policy(c);
+        let present = match self.ctx.runtime.image_status(image).await {
+            Ok(p) => p,
+            Err(e) => return Err(("ErrImageInspect".into(), e.to_string(), Some(Duration::from_secs(5)))),
+        };
+        if policy == "Never" {
+            return match present {
+                Some(_) => Ok(()),
+                None => Err((
+                    "ErrImageNeverPull".into(),
+                    format!("Container image {image:?} is not present with pull policy of Never"),
+                    Some(Duration::from_secs(10)),
+                )),
+            };
+        }
+        if policy == "IfNotPresent" && present.is_some() {
+            self.ctx.recorder.pod(
+                pod,
+                field_path,
+                "Normal",
+                "Pulled",
+                format!("Container image {image:?} already present on machine"),
+            );
+            return Ok(());
+        }
+        let key = format!("{}/{}", self.key.uid, image);
+        let now = Instant::now();
+        {
+            let backoff = self.ctx.backoff.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(wait) = backoff.remaining_since_update(&key, now) {
+                drop(backoff);
+                self.ctx.recorder.pod(
+                    pod,
+                    field_path,
+                    "Normal",
+                    "BackOff",
+                    format!("Back-off pulling image {image:?}"),
+                );
+                return Err(("ImagePullBackOff".into(), format!("Back-off pulling image {image:?}"), Some(wait)));
+            }
+        }
+        self.ctx.recorder.pod(pod, field_path.clone(), "Normal", "Pulling", format!("Pulling image {image:?}"));
+        let started = Instant::now();
+        match self.ctx.runtime.pull_image(image).await {
+            Ok(_) => {
+                self.ctx.recorder.pod(
+                    pod,
+                    field_path,
+                    "Normal",
+                    "Pulled",
+                    format!("Successfully pulled image {image:?} in {:?}", started.elapsed()),
+                );
+                Ok(())
+            }
+            Err(e) => {
+                let message = match &e {
+                    runtime::Error::PullFailed { message, .. } => message.clone(),
+                    other => other.to_string(),
+                };
+                tracing::info!(pod = %self.key.full_name(), image, error = %message, "failed to pull image");
+                self.ctx.recorder.pod(
+                    pod,
+                    field_path,
+                    "Warning",
+                    "Failed",
+                    format!("Failed to pull image {image:?}: {message}"),
+                );
+                self.ctx.backoff.lock().unwrap_or_else(|p| p.into_inner()).next(&key, Instant::now());
+                // Sync again soon so the status moves on to ImagePullBackOff, as upstream's resyncs make it.
+                Err(("ErrImagePull".into(), message, Some(Duration::from_secs(1))))
+            }
+        }
+    }
+
+    /// Posts the status `view` gives when it differs from what was posted.
+    async fn post_status(
+        &mut self,
+        pod: &Pod,
+        view: &PodView,
+        waiting: &HashMap<String, (String, String)>,
+    ) -> Result<PodStatus, Error> {
+        let mut view = view.clone();
+        for (name, w) in waiting {
+            view.containers.entry(name.clone()).or_default().waiting = Some(w.clone());
+        }
+        let mut basis = pod.clone();
+        if let Some(s) = &self.last_posted {
+            // Our own conditions and times as last posted; everyone else's as the API has them now.
+            let mut status = s.clone();
+            let ours = s.conditions.iter().flatten().filter(|c| status::KUBELET_CONDITIONS.contains(&c.type_.as_str()));
+            let theirs = pod
+                .status
+                .iter()
+                .flat_map(|s| s.conditions.iter().flatten())
+                .filter(|c| !status::KUBELET_CONDITIONS.contains(&c.type_.as_str()));
+            status.conditions = Some(ours.chain(theirs).cloned().collect());
+            basis.status = Some(status);
+        }
+        let mut new = status::generate(&basis, &view);
+        // A status never goes back from terminal.
+        if let Some(prev) = basis.status.as_ref().and_then(|s| s.phase.clone())
+            && (prev == "Succeeded" || prev == "Failed")
+        {
+            new.phase = Some(prev);
+        }
+        if self.last_posted.as_ref() == Some(&new) || pod.status.as_ref() == Some(&new) {
+            self.last_posted = Some(new.clone());
+            return Ok(new);
+        }
+        let patch = serde_json::json!({ "metadata": { "uid": self.key.uid }, "status": new });
+        match self.pods().patch_status(&self.key.name, &PatchParams::default(), &Patch::Merge(&patch)).await {
+            Ok(_) => {
+                tracing::debug!(pod = %self.key.full_name(), phase = ?new.phase, "posted pod status");
+                self.last_posted = Some(new.clone());
+                Ok(new)
+            }
+            Err(kube::Error::Api(s)) if s.code == 404 => Ok(new),
+            Err(source) => Err(Error::StatusUpdateFailed { pod: self.key.full_name(), source }),
+        }
+    }
+}
+
+impl PodView {
+    /// A view with no sandbox yet.
+    fn default_for(ctx: &Context) -> Self {
+        PodView {
+            sandbox_ready: false,
+            pod_ips: vec![],
+            host_ip: ctx.host_ip.clone(),
+            id_scheme: ctx.id_scheme.clone(),
+            containers: HashMap::new(),
+        }
+    }
+}

@@ -1,0 +1,302 @@
+//! An in-memory runtime (`--container-runtime-endpoint=fake://`): sandboxes get
+//! fake IPs and containers "run" until stopped, so one machine can host many
+//! simulated nodes, as kwok does. Knobs in the endpoint's query make it slow
+//! (`start-latency=DUR`), make containers exit (`exit-code=N`, after
+//! `run-for=DUR`), or make images unpullable (`missing-images=a,b`).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use super::{
+    ContainerConfig, ContainerState, ContainerStatus, Error, Result, Runtime, SandboxConfig, SandboxState,
+    SandboxStatus, now_nanos,
+};
+
+/// The fake runtime's knobs.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FakeConfig {
+    /// How long RunPodSandbox and StartContainer take.
+    pub start_latency: Duration,
+    /// When set, containers exit with this code `run_for` after they start.
+    pub exit_code: Option<i32>,
+    pub run_for: Duration,
+    /// Images whose pull fails as a registry's "not found" does.
+    pub missing_images: Vec<String>,
+}
+
+impl FakeConfig {
+    /// Parses `start-latency=100ms&exit-code=1&run-for=2s&missing-images=a,b`.
+    pub fn parse(query: &str) -> Result<Self, String> {
+        let mut config = FakeConfig::default();
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            match k {
+                "start-latency" => config.start_latency = rustkube_component_base::duration::parse(v)?,
+                "run-for" => config.run_for = rustkube_component_base::duration::parse(v)?,
+                "exit-code" => {
+                    config.exit_code = Some(v.parse().map_err(|_| format!("exit-code {v:?} is not a number"))?)
+                }
+                "missing-images" => {
+                    config.missing_images = v.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect()
+                }
+                other => return Err(format!("unknown fake runtime option {other:?}")),
+            }
+        }
+        Ok(config)
+    }
+}
+
+#[derive(Debug, Default)]
+struct State {
+    sandboxes: HashMap<String, SandboxStatus>,
+    containers: HashMap<String, ContainerStatus>,
+    images: HashMap<String, String>,
+}
+
+/// The in-memory runtime.
+#[derive(Debug)]
+pub struct FakeRuntime {
+    config: FakeConfig,
+    state: Mutex<State>,
+    next_id: AtomicU64,
+}
+
+impl FakeRuntime {
+    pub fn new(config: FakeConfig) -> Self {
+        FakeRuntime { config, state: Mutex::default(), next_id: AtomicU64::new(1) }
+    }
+
+    fn id(&self) -> (u64, String) {
+        let n = self.next_id.fetch_add(1, Ordering::Relaxed);
+        (n, format!("{n:064x}"))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Lets configured containers exit once they have run long enough.
+    fn advance(&self, c: &mut ContainerStatus) {
+        if c.state != ContainerState::Running {
+            return;
+        }
+        if let Some(code) = self.config.exit_code {
+            let ends = c.started_at.saturating_add(i64::try_from(self.config.run_for.as_nanos()).unwrap_or(i64::MAX));
+            if now_nanos() >= ends {
+                c.state = ContainerState::Exited;
+                c.finished_at = ends;
+                c.exit_code = code;
+                c.reason = if code == 0 { "Completed".into() } else { "Error".into() };
+            }
+        }
+    }
+
+    async fn latency(&self) {
+        if !self.config.start_latency.is_zero() {
+            tokio::time::sleep(self.config.start_latency).await;
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Runtime for FakeRuntime {
+    async fn version(&self) -> Result<(String, String)> {
+        Ok(("fake".into(), "0.1.0".into()))
+    }
+
+    async fn run_pod_sandbox(&self, config: &SandboxConfig) -> Result<String> {
+        self.latency().await;
+        let (n, id) = self.id();
+        let ip = format!("10.{}.{}.{}", 244 + (n >> 16) % 8, (n >> 8) & 0xff, (n & 0xff).max(2));
+        let status = SandboxStatus {
+            id: id.clone(),
+            name: config.name.clone(),
+            namespace: config.namespace.clone(),
+            uid: config.uid.clone(),
+            attempt: config.attempt,
+            state: SandboxState::Ready,
+            created_at: now_nanos(),
+            ips: if config.host_network { vec![] } else { vec![ip] },
+            labels: config.labels.clone(),
+        };
+        self.lock().sandboxes.insert(id.clone(), status);
+        Ok(id)
+    }
+
+    async fn stop_pod_sandbox(&self, id: &str) -> Result<()> {
+        let mut state = self.lock();
+        let now = now_nanos();
+        for c in state.containers.values_mut().filter(|c| c.sandbox_id == id && c.state == ContainerState::Running) {
+            c.state = ContainerState::Exited;
+            c.finished_at = now;
+            c.exit_code = 137;
+            c.reason = "Error".into();
+        }
+        if let Some(s) = state.sandboxes.get_mut(id) {
+            s.state = SandboxState::NotReady;
+        }
+        Ok(())
+    }
+
+    async fn remove_pod_sandbox(&self, id: &str) -> Result<()> {
+        let mut state = self.lock();
+        state.sandboxes.remove(id);
+        state.containers.retain(|_, c| c.sandbox_id != id);
+        Ok(())
+    }
+
+    async fn pod_sandbox_status(&self, id: &str) -> Result<SandboxStatus> {
+        self.lock().sandboxes.get(id).cloned().ok_or_else(|| Error::NotFound { kind: "sandbox", id: id.to_owned() })
+    }
+
+    async fn list_pod_sandboxes(&self) -> Result<Vec<SandboxStatus>> {
+        Ok(self.lock().sandboxes.values().cloned().collect())
+    }
+
+    async fn image_status(&self, image: &str) -> Result<Option<String>> {
+        Ok(self.lock().images.get(image).cloned())
+    }
+
+    async fn pull_image(&self, image: &str) -> Result<String> {
+        if self.config.missing_images.iter().any(|m| m == image) {
+            return Err(Error::PullFailed {
+                image: image.to_owned(),
+                message: format!("failed to resolve reference {image:?}: not found"),
+            });
+        }
+        let id = format!("sha256:{:064x}", self.next_id.fetch_add(1, Ordering::Relaxed));
+        self.lock().images.insert(image.to_owned(), id.clone());
+        Ok(id)
+    }
+
+    async fn create_container(
+        &self,
+        sandbox_id: &str,
+        config: &ContainerConfig,
+        _sandbox: &SandboxConfig,
+    ) -> Result<String> {
+        let (_, id) = self.id();
+        let mut state = self.lock();
+        if !state.sandboxes.contains_key(sandbox_id) {
+            return Err(Error::NotFound { kind: "sandbox", id: sandbox_id.to_owned() });
+        }
+        let image_ref = state.images.get(&config.image).cloned().unwrap_or_default();
+        state.containers.insert(
+            id.clone(),
+            ContainerStatus {
+                id: id.clone(),
+                sandbox_id: sandbox_id.to_owned(),
+                name: config.name.clone(),
+                attempt: config.attempt,
+                state: ContainerState::Created,
+                created_at: now_nanos(),
+                started_at: 0,
+                finished_at: 0,
+                exit_code: 0,
+                reason: String::new(),
+                message: String::new(),
+                image: config.image.clone(),
+                image_ref,
+                labels: config.labels.clone(),
+            },
+        );
+        Ok(id)
+    }
+
+    async fn start_container(&self, id: &str) -> Result<()> {
+        self.latency().await;
+        let mut state = self.lock();
+        let c = state.containers.get_mut(id).ok_or_else(|| Error::NotFound { kind: "container", id: id.to_owned() })?;
+        c.state = ContainerState::Running;
+        c.started_at = now_nanos();
+        Ok(())
+    }
+
+    async fn stop_container(&self, id: &str, _timeout_secs: i64) -> Result<()> {
+        let mut state = self.lock();
+        if let Some(c) = state.containers.get_mut(id) {
+            self.advance(c);
+            if c.state != ContainerState::Exited {
+                c.state = ContainerState::Exited;
+                c.finished_at = now_nanos();
+                c.exit_code = 143;
+                c.reason = "Error".into();
+            }
+        }
+        Ok(())
+    }
+
+    async fn remove_container(&self, id: &str) -> Result<()> {
+        self.lock().containers.remove(id);
+        Ok(())
+    }
+
+    async fn container_status(&self, id: &str) -> Result<ContainerStatus> {
+        let mut state = self.lock();
+        let c = state.containers.get_mut(id).ok_or_else(|| Error::NotFound { kind: "container", id: id.to_owned() })?;
+        self.advance(c);
+        Ok(c.clone())
+    }
+
+    async fn list_containers(&self) -> Result<Vec<ContainerStatus>> {
+        let mut state = self.lock();
+        Ok(state
+            .containers
+            .values_mut()
+            .map(|c| {
+                self.advance(c);
+                c.clone()
+            })
+            .collect())
+    }
+
+    async fn exec_sync(&self, id: &str, _cmd: &[String], _timeout_secs: i64) -> Result<(i32, Vec<u8>)> {
+        let status = self.container_status(id).await?;
+        if status.state != ContainerState::Running {
+            return Err(Error::Call { op: "exec", message: format!("container {id} is not running") });
+        }
+        Ok((0, Vec::new()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn containers_run_until_stopped_or_exit_as_configured() {
+        let rt = FakeRuntime::new(FakeConfig::parse("exit-code=3").unwrap());
+        let sb = rt.run_pod_sandbox(&SandboxConfig { uid: "u".into(), ..Default::default() }).await.unwrap();
+        assert_eq!(rt.pod_sandbox_status(&sb).await.unwrap().ips.len(), 1);
+        let c = rt
+            .create_container(
+                &sb,
+                &ContainerConfig { name: "c".into(), ..Default::default() },
+                &SandboxConfig::default(),
+            )
+            .await
+            .unwrap();
+        rt.start_container(&c).await.unwrap();
+        let s = rt.container_status(&c).await.unwrap();
+        assert_eq!((s.state, s.exit_code), (ContainerState::Exited, 3), "exit-code=3 exits at once");
+
+        let rt = FakeRuntime::new(FakeConfig::default());
+        let sb = rt.run_pod_sandbox(&SandboxConfig::default()).await.unwrap();
+        let c = rt.create_container(&sb, &ContainerConfig::default(), &SandboxConfig::default()).await.unwrap();
+        rt.start_container(&c).await.unwrap();
+        assert_eq!(rt.container_status(&c).await.unwrap().state, ContainerState::Running);
+        rt.stop_container(&c, 30).await.unwrap();
+        assert_eq!(rt.container_status(&c).await.unwrap().state, ContainerState::Exited);
+    }
+
+    #[tokio::test]
+    async fn missing_images_fail_to_pull() {
+        let rt = FakeRuntime::new(FakeConfig::parse("missing-images=nope:1").unwrap());
+        assert!(rt.pull_image("nope:1").await.is_err());
+        let id = rt.pull_image("busybox").await.unwrap();
+        assert_eq!(rt.image_status("busybox").await.unwrap(), Some(id));
+        assert!(FakeConfig::parse("bogus=1").is_err());
+    }
+}

@@ -1,0 +1,224 @@
+//! The container runtime as the kubelet sees it: a narrow side-effect trait
+//! shaped after CRI v1 (sandboxes, images, containers), implemented by the
+//! CRI client ([`cri`]) and an in-memory fake ([`fake`]).
+
+pub mod cri;
+pub mod fake;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// Labels the kubelet puts on sandboxes and containers, as upstream.
+pub const LABEL_POD_NAME: &str = "io.kubernetes.pod.name";
+pub const LABEL_POD_NAMESPACE: &str = "io.kubernetes.pod.namespace";
+pub const LABEL_POD_UID: &str = "io.kubernetes.pod.uid";
+pub const LABEL_CONTAINER_NAME: &str = "io.kubernetes.container.name";
+
+/// Errors of a runtime call.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("connecting to the container runtime at {endpoint}: {reason}")]
+    Connect { endpoint: String, reason: String },
+    #[error("{op}: {message}")]
+    Call { op: &'static str, message: String },
+    #[error("{kind} {id} not found")]
+    NotFound { kind: &'static str, id: String },
+    #[error("pulling image {image:?}: {message}")]
+    PullFailed { image: String, message: String },
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The runtime behind the kubelet.
+pub type SharedRuntime = Arc<dyn Runtime>;
+
+/// What the kubelet asks of a container runtime.
+#[async_trait::async_trait]
+pub trait Runtime: Send + Sync + std::fmt::Debug {
+    /// `(runtime name, runtime version)`, e.g. `("containerd", "1.6.20")`.
+    async fn version(&self) -> Result<(String, String)>;
+
+    async fn run_pod_sandbox(&self, config: &SandboxConfig) -> Result<String>;
+    async fn stop_pod_sandbox(&self, id: &str) -> Result<()>;
+    async fn remove_pod_sandbox(&self, id: &str) -> Result<()>;
+    async fn pod_sandbox_status(&self, id: &str) -> Result<SandboxStatus>;
+    async fn list_pod_sandboxes(&self) -> Result<Vec<SandboxStatus>>;
+
+    /// The image's id when present locally.
+    async fn image_status(&self, image: &str) -> Result<Option<String>>;
+    /// Pulls an image; returns its id (the `imageID` of container statuses).
+    async fn pull_image(&self, image: &str) -> Result<String>;
+
+    async fn create_container(
+        &self,
+        sandbox_id: &str,
+        config: &ContainerConfig,
+        sandbox: &SandboxConfig,
+    ) -> Result<String>;
+    async fn start_container(&self, id: &str) -> Result<()>;
+    /// Sends SIGTERM (or the image's stop signal), then SIGKILL after `timeout_secs`.
+    async fn stop_container(&self, id: &str, timeout_secs: i64) -> Result<()>;
+    async fn remove_container(&self, id: &str) -> Result<()>;
+    /// Full status; `sandbox_id` may be empty (the list carries it).
+    async fn container_status(&self, id: &str) -> Result<ContainerStatus>;
+    /// Every container with state, ids and labels; exit codes and times may be missing.
+    async fn list_containers(&self) -> Result<Vec<ContainerStatus>>;
+
+    /// Runs a command in a running container; `(exit code, stdout+stderr)`.
+    async fn exec_sync(&self, id: &str, cmd: &[String], timeout_secs: i64) -> Result<(i32, Vec<u8>)>;
+}
+
+/// DNS settings of a sandbox.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DnsConfig {
+    pub servers: Vec<String>,
+    pub searches: Vec<String>,
+    pub options: Vec<String>,
+}
+
+/// A port published on the host.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PortMapping {
+    pub protocol: String,
+    pub container_port: i32,
+    pub host_port: i32,
+    pub host_ip: String,
+}
+
+/// What a pod sandbox is made from.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SandboxConfig {
+    pub name: String,
+    pub namespace: String,
+    pub uid: String,
+    pub attempt: u32,
+    pub hostname: String,
+    pub log_directory: String,
+    pub dns: Option<DnsConfig>,
+    pub port_mappings: Vec<PortMapping>,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    pub host_network: bool,
+    pub host_pid: bool,
+    pub host_ipc: bool,
+    /// `shareProcessNamespace`: one PID namespace for the whole pod.
+    pub share_pid: bool,
+    /// Namespaced sysctls from the pod's securityContext.
+    pub sysctls: BTreeMap<String, String>,
+    pub cgroup_parent: String,
+}
+
+/// The state of a sandbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SandboxState {
+    Ready,
+    NotReady,
+}
+
+/// What the runtime knows of a sandbox.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SandboxStatus {
+    pub id: String,
+    pub name: String,
+    pub namespace: String,
+    pub uid: String,
+    pub attempt: u32,
+    pub state: SandboxState,
+    /// Nanoseconds since the epoch.
+    pub created_at: i64,
+    pub ips: Vec<String>,
+    pub labels: BTreeMap<String, String>,
+}
+
+/// A bind mount into a container.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mount {
+    pub container_path: String,
+    pub host_path: String,
+    pub readonly: bool,
+}
+
+/// A container's Linux security settings (from the pod's and the container's securityContext).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SecurityConfig {
+    pub run_as_user: Option<i64>,
+    pub run_as_group: Option<i64>,
+    pub supplemental_groups: Vec<i64>,
+    pub privileged: bool,
+    pub readonly_rootfs: bool,
+    pub no_new_privs: bool,
+    pub add_capabilities: Vec<String>,
+    pub drop_capabilities: Vec<String>,
+}
+
+/// What a container is made from.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ContainerConfig {
+    pub name: String,
+    pub attempt: u32,
+    pub image: String,
+    pub command: Vec<String>,
+    pub args: Vec<String>,
+    pub working_dir: String,
+    pub envs: Vec<(String, String)>,
+    pub mounts: Vec<Mount>,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    pub log_path: String,
+    pub stdin: bool,
+    pub tty: bool,
+    pub cpu_shares: i64,
+    pub cpu_quota: i64,
+    pub cpu_period: i64,
+    pub memory_limit_bytes: i64,
+    pub security: SecurityConfig,
+}
+
+/// The state of a container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContainerState {
+    Created,
+    Running,
+    Exited,
+    Unknown,
+}
+
+/// What the runtime knows of a container.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContainerStatus {
+    pub id: String,
+    pub sandbox_id: String,
+    pub name: String,
+    pub attempt: u32,
+    pub state: ContainerState,
+    /// Nanoseconds since the epoch (0 when not yet).
+    pub created_at: i64,
+    pub started_at: i64,
+    pub finished_at: i64,
+    pub exit_code: i32,
+    pub reason: String,
+    pub message: String,
+    pub image: String,
+    pub image_ref: String,
+    pub labels: BTreeMap<String, String>,
+}
+
+impl ContainerStatus {
+    /// The pod UID from the container's labels.
+    pub fn pod_uid(&self) -> Option<&str> {
+        self.labels.get(LABEL_POD_UID).map(String::as_str)
+    }
+}
+
+/// Nanoseconds since the epoch, now.
+pub fn now_nanos() -> i64 {
+    i64::try_from(jiff::Timestamp::now().as_nanosecond()).unwrap_or(i64::MAX)
+}
+
+/// Builds the runtime an endpoint names.
+pub async fn connect(endpoint: &crate::options::RuntimeEndpoint) -> Result<SharedRuntime> {
+    match endpoint {
+        crate::options::RuntimeEndpoint::Unix(path) => Ok(Arc::new(cri::CriRuntime::connect(path).await?)),
+        crate::options::RuntimeEndpoint::Fake(config) => Ok(Arc::new(fake::FakeRuntime::new(config.clone()))),
+    }
+}
