@@ -12,8 +12,7 @@ use anyhow::Context;
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, Response, StatusCode, header};
 use hyper_util::rt::TokioIo;
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use serde_json::Value;
 
 use crate::request::RequestInfo;
@@ -40,23 +39,13 @@ impl KubeletClient {
         ca: Option<&std::path::Path>,
         preferred_address_types: Vec<String>,
     ) -> anyhow::Result<Self> {
-        let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
-            .with_context(|| format!("reading {}", cert.display()))?
-            .collect::<Result<_, _>>()
-            .with_context(|| format!("parsing {}", cert.display()))?;
-        let key = PrivateKeyDer::from_pem_file(key).with_context(|| format!("reading key {}", key.display()))?;
+        let (certs, key) = rustkube_component_base::serving::load_identity(cert, key)?;
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let builder = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
             .with_safe_default_protocol_versions()
             .context("TLS protocol versions")?;
         let builder = match ca {
-            Some(ca) => {
-                let mut roots = rustls::RootCertStore::empty();
-                for c in CertificateDer::pem_file_iter(ca).with_context(|| format!("reading {}", ca.display()))? {
-                    roots.add(c.with_context(|| format!("parsing {}", ca.display()))?)?;
-                }
-                builder.with_root_certificates(roots)
-            }
+            Some(ca) => builder.with_root_certificates(rustkube_component_base::serving::load_roots(ca)?),
             None => builder.dangerous().with_custom_certificate_verifier(Arc::new(Unverified(provider))),
         };
         let mut tls = builder.with_client_auth_cert(certs, key).context("kubelet client certificate and key")?;

@@ -21,21 +21,14 @@ use tower::ServiceExt;
 /// CA whose client certificates authenticate users. Clients without a
 /// certificate are still accepted (they are anonymous).
 pub fn tls_config(cert: &Path, key: &Path, client_ca: Option<&Path>) -> anyhow::Result<rustls::ServerConfig> {
-    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
-        .with_context(|| format!("reading {}", cert.display()))?
-        .collect::<Result<_, _>>()
-        .with_context(|| format!("parsing {}", cert.display()))?;
-    let key = PrivateKeyDer::from_pem_file(key).with_context(|| format!("reading key {}", key.display()))?;
+    let (certs, key) = load_identity(cert, key)?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ServerConfig::builder_with_provider(Arc::clone(&provider))
         .with_safe_default_protocol_versions()
         .context("TLS protocol versions")?;
     let builder = match client_ca {
         Some(ca) => {
-            let mut roots = RootCertStore::empty();
-            for c in CertificateDer::pem_file_iter(ca).with_context(|| format!("reading {}", ca.display()))? {
-                roots.add(c.with_context(|| format!("parsing {}", ca.display()))?)?;
-            }
+            let roots = load_roots(ca)?;
             let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
                 .allow_unauthenticated()
                 .build()
@@ -47,6 +40,28 @@ pub fn tls_config(cert: &Path, key: &Path, client_ca: Option<&Path>) -> anyhow::
     let mut config = builder.with_single_cert(certs, key).context("serving certificate and key")?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(config)
+}
+
+/// A certificate chain and its private key from PEM files (serving or client identity).
+pub fn load_identity(
+    cert: &Path,
+    key: &Path,
+) -> anyhow::Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)> {
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
+        .with_context(|| format!("reading {}", cert.display()))?
+        .collect::<Result<_, _>>()
+        .with_context(|| format!("parsing {}", cert.display()))?;
+    let key = PrivateKeyDer::from_pem_file(key).with_context(|| format!("reading key {}", key.display()))?;
+    Ok((certs, key))
+}
+
+/// The CA certificates of a PEM bundle, as a root store.
+pub fn load_roots(bundle: &Path) -> anyhow::Result<RootCertStore> {
+    let mut roots = RootCertStore::empty();
+    for c in CertificateDer::pem_file_iter(bundle).with_context(|| format!("reading {}", bundle.display()))? {
+        roots.add(c.with_context(|| format!("parsing {}", bundle.display()))?)?;
+    }
+    Ok(roots)
 }
 
 /// A self-signed serving certificate for `hosts` (DNS names or IP addresses),
