@@ -4,7 +4,6 @@ use rustkube_api::defaulting;
 use serde_json::Value;
 
 use crate::meta;
-use crate::namespace_cache::Lookup;
 use crate::request::RequestInfo;
 use crate::resource_store::Target;
 use crate::state::AppState;
@@ -13,10 +12,9 @@ use crate::status::ApiError;
 /// NamespaceLifecycle: objects may only be created in a namespace that exists
 /// and is not being deleted.
 pub async fn namespace_lifecycle(state: &AppState, namespace: &str, info: &RequestInfo) -> Result<(), ApiError> {
-    let terminating = match state.namespaces.lookup(namespace) {
-        Lookup::Active => false,
-        Lookup::Terminating => true,
-        Lookup::Unknown => {
+    let terminating = match state.namespaces.get(namespace) {
+        Some(terminating) => terminating,
+        None => {
             let ns_resource =
                 rustkube_api::registry::lookup("", "v1", "namespaces").expect("namespaces are registered");
             let ns = state.store.get(Target { resource: ns_resource, namespace: None }, namespace).await?;
@@ -28,6 +26,78 @@ pub async fn namespace_lifecycle(state: &AppState, namespace: &str, info: &Reque
             "{} is forbidden: unable to create new content in namespace {namespace} because it is being terminated",
             info.resource.plural
         )));
+    }
+    Ok(())
+}
+
+/// Priority: a pod's `priorityClassName` (or the global default class)
+/// becomes `spec.priority` and `spec.preemptionPolicy`, as upstream's
+/// Priority admission plugin does; an unknown class is refused, and so is a
+/// `spec.priority` that disagrees with the class.
+pub async fn priority(state: &AppState, info: &RequestInfo, pod: &mut Value) -> Result<(), ApiError> {
+    if !(info.resource.group.is_empty() && info.resource.plural == "pods" && info.subresource.is_none()) {
+        return Ok(());
+    }
+    let classes = rustkube_api::registry::lookup("scheduling.k8s.io", "v1", "priorityclasses")
+        .expect("priorityclasses are registered");
+    let t = Target { resource: classes, namespace: None };
+    let name = meta::name(pod).to_owned();
+    let requested = pod.pointer("/spec/priorityClassName").and_then(Value::as_str).unwrap_or("").to_owned();
+    // (name, value, preemptionPolicy) of the class that applies, if any.
+    let class: Option<(String, i64, String)> = if requested.is_empty() {
+        match state.priority_classes.find(|(_, _, global)| *global) {
+            Ok(found) => found.map(|(n, (v, p, _))| (n, v, p)),
+            Err(()) => {
+                let prefix = t.prefix()?;
+                let (items, _) =
+                    state.store.list_page(t, &rustkube_storage::ListOptions { prefix, ..Default::default() }).await?;
+                items.into_iter().find(|c| c.get("globalDefault").and_then(Value::as_bool) == Some(true)).map(|c| {
+                    let raw = serde_json::to_vec(&c).unwrap_or_default();
+                    let (v, p, _) = crate::name_cache::priority_class(&raw).unwrap_or((0, String::new(), false));
+                    (meta::name(&c).to_owned(), v, p)
+                })
+            }
+        }
+    } else if let Some((v, p, _)) = state.priority_classes.get(&requested) {
+        Some((requested.clone(), v, p))
+    } else {
+        match state.store.get(t, &requested).await {
+            Ok(c) => {
+                let raw = serde_json::to_vec(&c).unwrap_or_default();
+                let (v, p, _) = crate::name_cache::priority_class(&raw).unwrap_or((0, String::new(), false));
+                Some((requested.clone(), v, p))
+            }
+            Err(e) if e.code == 404 => {
+                return Err(ApiError::forbidden(format!(
+                    "pods \"{name}\" is forbidden: no PriorityClass with name {requested} was found"
+                )));
+            }
+            Err(e) => return Err(e),
+        }
+    };
+    let (value, policy) = match &class {
+        Some((_, v, p)) => (*v, p.clone()),
+        None => (0, "PreemptLowerPriority".to_owned()),
+    };
+    if let Some(given) = pod.pointer("/spec/priority").and_then(Value::as_i64)
+        && given != value
+    {
+        return Err(ApiError::forbidden(format!(
+            "pods \"{name}\" is forbidden: the integer value of priority ({given}) must not be provided in pod spec; \
+             priority admission controller computed {value} from the given PriorityClass name"
+        )));
+    }
+    if !pod.get("spec").is_some_and(Value::is_object) {
+        return Ok(());
+    }
+    pod["spec"]["priority"] = serde_json::json!(value);
+    if let Some((class_name, _, _)) = &class {
+        if requested.is_empty() {
+            pod["spec"]["priorityClassName"] = serde_json::json!(class_name);
+        }
+        if pod.pointer("/spec/preemptionPolicy").is_none_or(Value::is_null) {
+            pod["spec"]["preemptionPolicy"] = serde_json::json!(policy);
+        }
     }
     Ok(())
 }

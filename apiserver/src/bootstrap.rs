@@ -1,5 +1,5 @@
-//! Objects that exist from the first start: the system namespaces and the
-//! `kubernetes` Service with its Endpoints.
+//! Objects that exist from the first start: the system namespaces, the
+//! `kubernetes` Service with its Endpoints, and the system PriorityClasses.
 
 use std::net::IpAddr;
 
@@ -10,13 +10,38 @@ use crate::resource_store::{ResourceStore, Target};
 
 pub const SYSTEM_NAMESPACES: &[&str] = &["default", "kube-system", "kube-public", "kube-node-lease"];
 
+/// Upstream's built-in PriorityClasses: (name, value, description).
+pub const SYSTEM_PRIORITY_CLASSES: &[(&str, i64, &str)] = &[
+    (
+        "system-node-critical",
+        2_000_001_000,
+        "Used for system critical pods that must not be moved from their current node.",
+    ),
+    (
+        "system-cluster-critical",
+        2_000_000_000,
+        "Used for system critical pods that must run in the cluster, but can be moved to another node if necessary.",
+    ),
+];
+
 async fn ensure(
     store: &ResourceStore,
     plural: &str,
     namespace: Option<&str>,
     obj: serde_json::Value,
 ) -> anyhow::Result<()> {
-    let resource = registry::lookup("", "v1", plural).expect("core resource");
+    ensure_in(store, "", plural, namespace, obj).await
+}
+
+async fn ensure_in(
+    store: &ResourceStore,
+    group: &str,
+    plural: &str,
+    namespace: Option<&str>,
+    obj: serde_json::Value,
+) -> anyhow::Result<()> {
+    let version = registry::preferred_version(group).unwrap_or("v1");
+    let resource = registry::lookup(group, version, plural).expect("built-in resource");
     match store.create_system(Target { resource, namespace }, obj).await {
         Ok(_) => Ok(()),
         Err(e) if e.code == 409 => Ok(()),
@@ -62,5 +87,20 @@ pub async fn run(store: &ResourceStore, service_ip: IpAddr, endpoint_ip: IpAddr,
         }),
     )
     .await?;
+    for (name, value, description) in SYSTEM_PRIORITY_CLASSES {
+        ensure_in(
+            store,
+            "scheduling.k8s.io",
+            "priorityclasses",
+            None,
+            json!({
+                "metadata": { "name": name },
+                "value": value,
+                "description": description,
+                "preemptionPolicy": "PreemptLowerPriority",
+            }),
+        )
+        .await?;
+    }
     Ok(())
 }

@@ -225,6 +225,7 @@ async fn dispatch(
                 meta::meta_mut(&mut obj).remove("namespace");
             }
             crate::admission::admit_create(state, info, &mut obj)?;
+            crate::admission::priority(state, info, &mut obj).await?;
             let dry = dry_run(query)?;
             let is_service = info.resource.group.is_empty() && info.resource.plural == "services";
             let mut claims = crate::allocator::Claims::default();

@@ -14,7 +14,7 @@ pub mod field_validation;
 pub mod handlers;
 pub mod kubelet_client;
 pub mod meta;
-pub mod namespace_cache;
+pub mod name_cache;
 pub mod openapi;
 pub mod options;
 pub mod patching;
@@ -198,7 +198,10 @@ pub async fn run(options: Options, shutdown: impl std::future::Future<Output = (
         &options.service_node_port_range,
     )
     .map_err(|e| anyhow::anyhow!("invalid service ranges: {e}"))?;
-    let namespaces = namespace_cache::NamespaceCache::spawn(Arc::clone(&storage));
+    let namespaces =
+        name_cache::NameCache::spawn(Arc::clone(&storage), "/registry/namespaces/", name_cache::namespace_terminating);
+    let priority_classes =
+        name_cache::NameCache::spawn(Arc::clone(&storage), "/registry/priorityclasses/", name_cache::priority_class);
     let store = resource_store::ResourceStore::new(storage);
     let mut claims = allocator::Claims::default();
     if let Err(e) = allocator.allocate_ip(Some(service_ip), "default/kubernetes", &mut claims).await {
@@ -206,7 +209,7 @@ pub async fn run(options: Options, shutdown: impl std::future::Future<Output = (
     }
     bootstrap::run(&store, service_ip, advertise_ip, local.port()).await?;
     let kubelet = kubelet_client(&options, &tls)?;
-    let state = Arc::new(AppState { store, watch_cache, allocator, advertise, kubelet, namespaces });
+    let state = Arc::new(AppState { store, watch_cache, allocator, advertise, kubelet, namespaces, priority_classes });
     let app = router(Arc::clone(&state));
     tracing::info!(address = %local, url = %server_url, "listening on {local}");
     let identify = |cert: Option<&rustls::pki_types::CertificateDer<'static>>| {

@@ -15,6 +15,8 @@ pub struct AppState {
     pub advertise: String,
     /// How connect subresources (logs, exec, port-forward, node proxy) reach kubelets.
     pub kubelet: Option<crate::kubelet_client::KubeletClient>,
-    /// Namespaces and whether they are terminating, for admission.
-    pub namespaces: crate::namespace_cache::NamespaceCache,
+    /// Namespaces and whether they are terminating, for NamespaceLifecycle.
+    pub namespaces: crate::name_cache::NameCache<bool>,
+    /// PriorityClasses as (value, preemptionPolicy, globalDefault), for Priority admission.
+    pub priority_classes: crate::name_cache::NameCache<(i64, String, bool)>,
 }

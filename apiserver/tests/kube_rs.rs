@@ -315,3 +315,60 @@ async fn deployment_status_updates_carry_annotations_but_not_spec() {
     assert_eq!(updated.spec.unwrap().replicas, Some(1), "spec stays");
     assert_eq!(updated.status.unwrap().observed_generation, Some(1));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn priority_admission_resolves_classes_and_refuses_unknown_or_forged_ones() {
+    use k8s_openapi::api::core::v1::Pod;
+    use k8s_openapi::api::scheduling::v1::PriorityClass;
+    let s = tokio::task::block_in_place(|| Apiserver::start(&[]));
+    let c = client(&s).await;
+    let classes: Api<PriorityClass> = Api::all(c.clone());
+    let system = classes.get("system-cluster-critical").await.expect("system classes exist at start");
+    assert_eq!(system.value, 2_000_000_000);
+    let pods: Api<Pod> = Api::namespaced(c, "default");
+    let pod = |name: &str, class: Option<&str>, priority: Option<i64>| -> Pod {
+        serde_json::from_value(serde_json::json!({
+            "metadata": { "name": name },
+            "spec": { "priorityClassName": class, "priority": priority,
+                      "containers": [{ "name": "c", "image": "busybox" }] },
+        }))
+        .unwrap()
+    };
+    let plain = pods.create(&PostParams::default(), &pod("plain", None, None)).await.unwrap();
+    assert_eq!(plain.spec.unwrap().priority, Some(0), "no class, no default: priority 0");
+
+    let critical =
+        pods.create(&PostParams::default(), &pod("critical", Some("system-node-critical"), None)).await.unwrap();
+    let spec = critical.spec.unwrap();
+    assert_eq!((spec.priority, spec.preemption_policy.as_deref()), (Some(2_000_001_000), Some("PreemptLowerPriority")));
+
+    match pods.create(&PostParams::default(), &pod("ghost", Some("no-such-class"), None)).await {
+        Err(kube::Error::Api(e)) => {
+            assert_eq!(e.code, 403);
+            assert!(e.message.contains("no PriorityClass with name no-such-class was found"), "{}", e.message);
+        }
+        other => panic!("an unknown class must be refused: {other:?}"),
+    }
+    match pods.create(&PostParams::default(), &pod("forged", None, Some(1_000_000))).await {
+        Err(kube::Error::Api(e)) => assert_eq!(e.code, 403, "{}", e.message),
+        other => panic!("a forged priority must be refused: {other:?}"),
+    }
+
+    let default: PriorityClass = serde_json::from_value(serde_json::json!({
+        "metadata": { "name": "everyone" }, "value": 500, "globalDefault": true,
+    }))
+    .unwrap();
+    classes.create(&PostParams::default(), &default).await.unwrap();
+    // The admission cache follows the new class within moments.
+    let mut got = None;
+    for i in 0..50 {
+        let p = pods.create(&PostParams::default(), &pod(&format!("later-{i}"), None, None)).await.unwrap();
+        let spec = p.spec.unwrap();
+        if spec.priority == Some(500) {
+            got = spec.priority_class_name;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(got.as_deref(), Some("everyone"), "the global default class applies to pods without a class");
+}
