@@ -4,6 +4,7 @@ use rustkube_api::defaulting;
 use serde_json::Value;
 
 use crate::meta;
+use crate::name_cache::PriorityClassInfo;
 use crate::request::RequestInfo;
 use crate::resource_store::Target;
 use crate::state::AppState;
@@ -43,30 +44,25 @@ pub async fn priority(state: &AppState, info: &RequestInfo, pod: &mut Value) -> 
     let t = Target { resource: classes, namespace: None };
     let name = meta::name(pod).to_owned();
     let requested = pod.pointer("/spec/priorityClassName").and_then(Value::as_str).unwrap_or("").to_owned();
-    // (name, value, preemptionPolicy) of the class that applies, if any.
-    let class: Option<(String, i64, String)> = if requested.is_empty() {
-        match state.priority_classes.find(|(_, _, global)| *global) {
-            Ok(found) => found.map(|(n, (v, p, _))| (n, v, p)),
+    // The class that applies, if any, and its name.
+    let class: Option<(String, PriorityClassInfo)> = if requested.is_empty() {
+        match state.priority_classes.find(|c| c.global_default) {
+            Ok(found) => found,
             Err(()) => {
                 let prefix = t.prefix()?;
                 let (items, _) =
                     state.store.list_page(t, &rustkube_storage::ListOptions { prefix, ..Default::default() }).await?;
-                items.into_iter().find(|c| c.get("globalDefault").and_then(Value::as_bool) == Some(true)).map(|c| {
-                    let raw = serde_json::to_vec(&c).unwrap_or_default();
-                    let (v, p, _) = crate::name_cache::priority_class(&raw).unwrap_or((0, String::new(), false));
-                    (meta::name(&c).to_owned(), v, p)
-                })
+                items
+                    .iter()
+                    .filter_map(|c| Some((meta::name(c).to_owned(), PriorityClassInfo::of(c)?)))
+                    .find(|(_, c)| c.global_default)
             }
         }
-    } else if let Some((v, p, _)) = state.priority_classes.get(&requested) {
-        Some((requested.clone(), v, p))
+    } else if let Some(c) = state.priority_classes.get(&requested) {
+        Some((requested.clone(), c))
     } else {
         match state.store.get(t, &requested).await {
-            Ok(c) => {
-                let raw = serde_json::to_vec(&c).unwrap_or_default();
-                let (v, p, _) = crate::name_cache::priority_class(&raw).unwrap_or((0, String::new(), false));
-                Some((requested.clone(), v, p))
-            }
+            Ok(c) => PriorityClassInfo::of(&c).map(|c| (requested.clone(), c)),
             Err(e) if e.code == 404 => {
                 return Err(ApiError::forbidden(format!(
                     "pods \"{name}\" is forbidden: no PriorityClass with name {requested} was found"
@@ -75,10 +71,7 @@ pub async fn priority(state: &AppState, info: &RequestInfo, pod: &mut Value) -> 
             Err(e) => return Err(e),
         }
     };
-    let (value, policy) = match &class {
-        Some((_, v, p)) => (*v, p.clone()),
-        None => (0, "PreemptLowerPriority".to_owned()),
-    };
+    let value = class.as_ref().map_or(0, |(_, c)| c.value);
     if let Some(given) = pod.pointer("/spec/priority").and_then(Value::as_i64)
         && given != value
     {
@@ -91,12 +84,12 @@ pub async fn priority(state: &AppState, info: &RequestInfo, pod: &mut Value) -> 
         return Ok(());
     }
     pod["spec"]["priority"] = serde_json::json!(value);
-    if let Some((class_name, _, _)) = &class {
+    if let Some((class_name, c)) = &class {
         if requested.is_empty() {
             pod["spec"]["priorityClassName"] = serde_json::json!(class_name);
         }
         if pod.pointer("/spec/preemptionPolicy").is_none_or(Value::is_null) {
-            pod["spec"]["preemptionPolicy"] = serde_json::json!(policy);
+            pod["spec"]["preemptionPolicy"] = serde_json::json!(c.preemption_policy);
         }
     }
     Ok(())

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use rustkube_storage::{EventType, ListOptions, Revision, Store};
+use serde::Deserialize as _;
 
 #[derive(Debug)]
 struct Known<T> {
@@ -116,21 +117,32 @@ pub fn namespace_terminating(value: &[u8]) -> Option<bool> {
     Some(terminating(value))
 }
 
-/// A PriorityClass reduced to (value, preemptionPolicy, globalDefault).
-pub fn priority_class(value: &[u8]) -> Option<(i64, String, bool)> {
-    #[derive(serde::Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Class {
-        value: Option<i64>,
-        preemption_policy: Option<String>,
-        global_default: Option<bool>,
+/// What Priority admission needs of a PriorityClass.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PriorityClassInfo {
+    #[serde(default)]
+    pub value: i64,
+    #[serde(default = "default_preemption_policy")]
+    pub preemption_policy: String,
+    #[serde(default)]
+    pub global_default: bool,
+}
+
+fn default_preemption_policy() -> String {
+    "PreemptLowerPriority".to_owned()
+}
+
+impl PriorityClassInfo {
+    /// From a decoded PriorityClass object.
+    pub fn of(class: &serde_json::Value) -> Option<Self> {
+        Self::deserialize(class).ok()
     }
-    let c: Class = serde_json::from_slice(value).ok()?;
-    Some((
-        c.value.unwrap_or(0),
-        c.preemption_policy.unwrap_or_else(|| "PreemptLowerPriority".to_owned()),
-        c.global_default.unwrap_or(false),
-    ))
+}
+
+/// A stored PriorityClass reduced to [`PriorityClassInfo`].
+pub fn priority_class(value: &[u8]) -> Option<PriorityClassInfo> {
+    serde_json::from_slice(value).ok()
 }
 
 fn terminating(value: &[u8]) -> bool {

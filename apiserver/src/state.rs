@@ -17,6 +17,6 @@ pub struct AppState {
     pub kubelet: Option<crate::kubelet_client::KubeletClient>,
     /// Namespaces and whether they are terminating, for NamespaceLifecycle.
     pub namespaces: crate::name_cache::NameCache<bool>,
-    /// PriorityClasses as (value, preemptionPolicy, globalDefault), for Priority admission.
-    pub priority_classes: crate::name_cache::NameCache<(i64, String, bool)>,
+    /// PriorityClasses, for Priority admission.
+    pub priority_classes: crate::name_cache::NameCache<crate::name_cache::PriorityClassInfo>,
 }

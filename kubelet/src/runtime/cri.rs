@@ -32,6 +32,14 @@ fn call_err(op: &'static str) -> impl Fn(tonic::Status) -> Error {
     move |s| Error::Call { op, message: s.message().to_owned() }
 }
 
+/// Like [`call_err`], but a `NotFound` status is the typed not-found error of `kind` `id`.
+fn lookup_err(op: &'static str, kind: &'static str, id: &str) -> impl Fn(tonic::Status) -> Error {
+    let id = id.to_owned();
+    move |s| {
+        if s.code() == tonic::Code::NotFound { Error::NotFound { kind, id: id.clone() } } else { call_err(op)(s) }
+    }
+}
+
 fn req<T>(msg: T, timeout: Duration) -> tonic::Request<T> {
     let mut r = tonic::Request::new(msg);
     r.set_timeout(timeout);
@@ -215,13 +223,7 @@ impl Runtime for CriRuntime {
                 CALL_TIMEOUT,
             ))
             .await
-            .map_err(|s| {
-                if s.code() == tonic::Code::NotFound {
-                    Error::NotFound { kind: "sandbox", id: id.to_owned() }
-                } else {
-                    call_err("PodSandboxStatus")(s)
-                }
-            })?
+            .map_err(lookup_err("PodSandboxStatus", "sandbox", id))?
             .into_inner();
         let s = r.status.ok_or_else(|| Error::NotFound { kind: "sandbox", id: id.to_owned() })?;
         let meta = s.metadata.unwrap_or_default();
@@ -430,13 +432,7 @@ impl Runtime for CriRuntime {
                 CALL_TIMEOUT,
             ))
             .await
-            .map_err(|s| {
-                if s.code() == tonic::Code::NotFound {
-                    Error::NotFound { kind: "container", id: id.to_owned() }
-                } else {
-                    call_err("ContainerStatus")(s)
-                }
-            })?
+            .map_err(lookup_err("ContainerStatus", "container", id))?
             .into_inner();
         let s = r.status.ok_or_else(|| Error::NotFound { kind: "container", id: id.to_owned() })?;
         // ContainerStatus lacks the sandbox id; callers take it from the list.
