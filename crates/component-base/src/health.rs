@@ -58,11 +58,10 @@ impl Health {
     fn answer(&self, endpoint: &str, query: Option<&str>) -> Response {
         let mut verbose = false;
         let mut excluded = Vec::new();
-        for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            match k {
+        for (k, v) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+            match &*k {
                 "verbose" => verbose = v != "false",
-                "exclude" => excluded.push(v.to_owned()),
+                "exclude" => excluded.push(v.into_owned()),
                 _ => {}
             }
         }

@@ -13,8 +13,8 @@ struct Options {
     /// State, kubeconfigs, logs and pid files.
     #[arg(long)]
     dir: PathBuf,
-    /// Where the daemon binaries are.
-    #[arg(long)]
+    /// Where the daemon binaries are (not needed with --down).
+    #[arg(long, default_value = ".")]
     bin_dir: PathBuf,
     /// The apiserver's port on 127.0.0.1 (0: a free one).
     #[arg(long, default_value_t = 6443)]

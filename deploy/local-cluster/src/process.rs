@@ -93,10 +93,7 @@ pub fn stop(pid: u32, grace: Duration) -> bool {
     if !alive(pid) {
         return false;
     }
-    let signal = |sig: &str| {
-        let _ = Command::new("kill").arg(format!("-{sig}")).arg(pid.to_string()).stderr(Stdio::null()).status();
-    };
-    signal("TERM");
+    signal(pid, rustix::process::Signal::TERM);
     let deadline = Instant::now() + grace;
     while Instant::now() < deadline {
         if !alive(pid) {
@@ -104,6 +101,13 @@ pub fn stop(pid: u32, grace: Duration) -> bool {
         }
         std::thread::sleep(Duration::from_millis(25));
     }
-    signal("KILL");
+    signal(pid, rustix::process::Signal::KILL);
     true
+}
+
+/// Sends `sig` to `pid`; a process that is already gone is not an error.
+pub fn signal(pid: u32, sig: rustix::process::Signal) {
+    if let Some(pid) = i32::try_from(pid).ok().and_then(rustix::process::Pid::from_raw) {
+        let _ = rustix::process::kill_process(pid, sig);
+    }
 }

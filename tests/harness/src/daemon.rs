@@ -87,7 +87,7 @@ impl Daemon {
 
     /// SIGTERM, then wait up to `grace` before SIGKILL; returns the exit code if it exited by itself.
     pub fn terminate(&mut self, grace: Duration) -> Option<i32> {
-        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        rustkube_local_cluster::process::signal(self.child.id(), rustix::process::Signal::TERM);
         let deadline = std::time::Instant::now() + grace;
         while std::time::Instant::now() < deadline {
             if let Ok(Some(status)) = self.child.try_wait() {
