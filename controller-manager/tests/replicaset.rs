@@ -91,9 +91,19 @@ async fn replicaset_adopts_orphans_and_releases_pods_that_stop_matching() {
     let c = Cluster::start(&["--controllers=replicaset"]).await;
     c.namespace("rs2").await;
     let pods: Api<Pod> = c.api("rs2");
+    let mut newest_orphan = None;
     for name in ["orphan-a", "orphan-b"] {
-        pods.create(&PostParams::default(), &bare_pod(name, &[("app", "db")])).await.unwrap();
+        let p = pods.create(&PostParams::default(), &bare_pod(name, &[("app", "db")])).await.unwrap();
+        newest_orphan = p.metadata.creation_timestamp.map(|t| t.0);
     }
+    // creationTimestamp has one-second resolution: let the clock pass the
+    // orphans' second so the replica set's own pods are strictly newer (the
+    // deletion ranking removes newer pods first; equal times are a tie).
+    let orphan_second = newest_orphan.expect("creationTimestamp set").as_second();
+    wait_for(T, "the clock to pass the orphans' creation second", || async {
+        (jiff::Timestamp::now().as_second() > orphan_second).then_some(())
+    })
+    .await;
     let rss: Api<ReplicaSet> = c.api("rs2");
     rss.create(&PostParams::default(), &replicaset("db", 3, &[("app", "db")])).await.unwrap();
     let rs = rss.get("db").await.unwrap();
