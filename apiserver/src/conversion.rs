@@ -31,8 +31,11 @@ fn is_hpa_v1(r: &ResourceInfo) -> bool {
 }
 
 /// Whether objects of `r` are stored in another version's shape.
+/// Custom resources count: their objects may have been written in another
+/// served version, and reads give them the version asked for (upstream's
+/// `None` conversion strategy changes only `apiVersion`).
 pub fn needed(r: &ResourceInfo) -> bool {
-    is_events_api(r) || is_hpa_v1(r)
+    is_events_api(r) || is_hpa_v1(r) || !rustkube_api::registry::is_builtin(r)
 }
 
 /// What autoscaling/v1 cannot express of a v2 object, kept for the way back.
@@ -175,6 +178,13 @@ pub fn from_storage(r: &ResourceInfo, obj: Value) -> Value {
     }
     if is_hpa_v1(r) {
         return hpa_v2_to_v1(obj);
+    }
+    if !rustkube_api::registry::is_builtin(r) {
+        let mut obj = obj;
+        if let Some(m) = obj.as_object_mut() {
+            m.insert("apiVersion".into(), Value::String(r.api_version()));
+        }
+        return obj;
     }
     obj
 }

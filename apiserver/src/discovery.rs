@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Response};
 use rustkube_api::registry::{self, ResourceInfo};
 use serde_json::{Value, json};
 
+use crate::crd::Catalog;
 use crate::handlers::json_response;
 use crate::status::ApiError;
 
@@ -95,8 +96,11 @@ fn subresource_entries(r: &ResourceInfo) -> Vec<Value> {
 }
 
 /// `/api/v1` or `/apis/<group>/<version>`.
-pub fn resource_list(group: &str, version: &str) -> Result<Value, ApiError> {
-    let resources: Vec<&ResourceInfo> = registry::resources_in(group, version).collect();
+pub fn resource_list(group: &str, version: &str, custom: &Catalog) -> Result<Value, ApiError> {
+    let mut resources: Vec<&ResourceInfo> = registry::resources_in(group, version).collect();
+    if resources.is_empty() {
+        resources = custom.resources_in(group, version).collect();
+    }
     if resources.is_empty() {
         return Err(ApiError::path_not_found());
     }
@@ -109,13 +113,13 @@ pub fn resource_list(group: &str, version: &str) -> Result<Value, ApiError> {
     Ok(json!({ "kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": list }))
 }
 
-fn group_entry(g: &registry::ApiGroup) -> Value {
+fn group_entry(name: &str, versions: &[&str], preferred: &str) -> Value {
     let versions: Vec<Value> =
-        g.versions.iter().map(|v| json!({ "groupVersion": format!("{}/{v}", g.name), "version": v })).collect();
+        versions.iter().map(|v| json!({ "groupVersion": format!("{name}/{v}"), "version": v })).collect();
     json!({
-        "name": g.name,
+        "name": name,
         "versions": versions,
-        "preferredVersion": { "groupVersion": format!("{}/{}", g.name, g.preferred_version), "version": g.preferred_version },
+        "preferredVersion": { "groupVersion": format!("{name}/{preferred}"), "version": preferred },
     })
 }
 
@@ -150,11 +154,12 @@ fn aggregated_resource(r: &ResourceInfo) -> Value {
     e
 }
 
-fn aggregated_group(name: &str, versions: &[&str]) -> Value {
+fn aggregated_group(name: &str, versions: &[&str], custom: &Catalog) -> Value {
     let versions: Vec<Value> = versions
         .iter()
         .map(|v| {
-            let resources: Vec<Value> = registry::resources_in(name, v).map(aggregated_resource).collect();
+            let resources: Vec<Value> =
+                registry::resources_in(name, v).chain(custom.resources_in(name, v)).map(aggregated_resource).collect();
             json!({ "version": v, "resources": resources, "freshness": "Current" })
         })
         .collect();
@@ -178,7 +183,7 @@ fn aggregated(items: Vec<Value>, version: &str) -> Response {
 /// `/api`.
 pub fn api(accept: Option<&str>, advertise: &str) -> Response {
     if let Some(v) = aggregated_version(accept) {
-        return aggregated(vec![aggregated_group("", &["v1"])], v);
+        return aggregated(vec![aggregated_group("", &["v1"], &Catalog::default())], v);
     }
     json_response(
         StatusCode::OK,
@@ -191,19 +196,32 @@ pub fn api(accept: Option<&str>, advertise: &str) -> Response {
 }
 
 /// `/apis`.
-pub fn apis(accept: Option<&str>) -> Response {
+pub fn apis(accept: Option<&str>, custom: &Catalog) -> Response {
     if let Some(v) = aggregated_version(accept) {
-        let items = registry::groups().iter().map(|g| aggregated_group(g.name, g.versions)).collect();
+        let items = registry::groups()
+            .iter()
+            .map(|g| aggregated_group(g.name, g.versions, custom))
+            .chain(custom.groups().iter().map(|g| aggregated_group(g.name, &g.versions, custom)))
+            .collect();
         return aggregated(items, v);
     }
-    let groups: Vec<Value> = registry::groups().iter().map(group_entry).collect();
+    let groups: Vec<Value> = registry::groups()
+        .iter()
+        .map(|g| group_entry(g.name, g.versions, g.preferred_version))
+        .chain(custom.groups().iter().map(|g| group_entry(g.name, &g.versions, g.versions[0])))
+        .collect();
     json_response(StatusCode::OK, &json!({ "kind": "APIGroupList", "apiVersion": "v1", "groups": groups }))
 }
 
 /// `/apis/<group>`.
-pub fn group(name: &str) -> Result<Value, ApiError> {
-    let g = registry::groups().iter().find(|g| g.name == name).ok_or_else(ApiError::path_not_found)?;
-    let mut v = group_entry(g);
+pub fn group(name: &str, custom: &Catalog) -> Result<Value, ApiError> {
+    let mut v = match registry::groups().iter().find(|g| g.name == name) {
+        Some(g) => group_entry(g.name, g.versions, g.preferred_version),
+        None => {
+            let g = custom.groups().iter().find(|g| g.name == name).ok_or_else(ApiError::path_not_found)?;
+            group_entry(g.name, &g.versions, g.versions[0])
+        }
+    };
     v["kind"] = json!("APIGroup");
     v["apiVersion"] = json!("v1");
     Ok(v)
@@ -225,10 +243,10 @@ mod tests {
 
     #[test]
     fn core_resource_list_has_pods_and_their_subresources() {
-        let list = resource_list("", "v1").unwrap();
+        let list = resource_list("", "v1", &Catalog::default()).unwrap();
         let names: Vec<&str> =
             list["resources"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
         assert!(names.contains(&"pods") && names.contains(&"pods/status") && names.contains(&"pods/binding"));
-        assert!(resource_list("apps", "v9").is_err());
+        assert!(resource_list("apps", "v9", &Catalog::default()).is_err());
     }
 }

@@ -207,6 +207,11 @@ async fn dispatch(
             if info.subresource.is_some() {
                 return create_subresource(state, info, t, obj).await;
             }
+            if info.custom.as_ref().is_some_and(|c| c.terminating) {
+                return Err(ApiError::method_not_allowed_because(
+                    "create not allowed while custom resource definition is terminating",
+                ));
+            }
             let warnings = unknown_field_check(info, query, &mut obj)?;
             if info.resource.namespaced {
                 let ns = info.namespace.as_deref().ok_or_else(|| ApiError::bad_request("a namespace is required"))?;
@@ -237,7 +242,9 @@ async fn dispatch(
             if is_service && (dry || result.is_err()) {
                 state.allocator.release(claims).await;
             }
-            Ok(with_warnings(json_response(StatusCode::CREATED, &result?), &warnings))
+            let created = result?;
+            custom_catalog_catch_up(state, info, &created).await;
+            Ok(with_warnings(json_response(StatusCode::CREATED, &created), &warnings))
         }
         Verb::Update => {
             let name = info.name.clone().unwrap_or_default();
@@ -273,6 +280,7 @@ async fn dispatch(
             match result {
                 Ok(obj) => {
                     let obj = reconcile_service(state, t, &name, before, obj, dry_run(query)?).await?;
+                    custom_catalog_catch_up(state, info, &obj).await;
                     Ok(with_warnings(json_response(StatusCode::OK, &obj), &warnings))
                 }
                 Err(e) if e.code == 404 && crate::admission::allow_create_on_update(info) => {
@@ -292,6 +300,12 @@ async fn dispatch(
             let name = info.name.clone().unwrap_or_default();
             let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
             let patch_type = crate::patching::patch_type(content_type)?;
+            if info.custom.is_some() && patch_type == rustkube_patch::PatchType::StrategicMerge {
+                return Err(ApiError::unsupported_media_type(
+                    "the body of the request was in an unknown format - accepted media types include: \
+                     application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml",
+                ));
+            }
             let body = read_body(body).await?;
             let sub = info.subresource.clone();
             if sub.as_deref() == Some("scale") {
@@ -311,6 +325,7 @@ async fn dispatch(
                 })
                 .await?;
             let obj = reconcile_service(state, t, &name, before, obj, dry_run(query)?).await?;
+            custom_catalog_catch_up(state, info, &obj).await;
             Ok(with_warnings(json_response(StatusCode::OK, &obj), &warnings))
         }
         Verb::Delete => {
@@ -356,6 +371,18 @@ async fn dispatch(
             });
             Ok(json_response(StatusCode::OK, &list))
         }
+    }
+}
+
+/// After a CRD write, waits until this server serves what it defines, so the
+/// custom resource can be used at once (as with upstream, where the handler
+/// appears shortly after the CRD is Established).
+async fn custom_catalog_catch_up(state: &AppState, info: &RequestInfo, written: &Value) {
+    if !crate::crd::is_crd(info.resource) {
+        return;
+    }
+    if let Some(rv) = meta::meta_str(written, "resourceVersion").and_then(|rv| rv.parse::<i64>().ok()) {
+        state.custom.caught_up(rv).await;
     }
 }
 
@@ -448,13 +475,21 @@ async fn release_allocations(state: &AppState, info: &RequestInfo, obj: &Value, 
     }
 }
 
-/// Unknown fields per `fieldValidation` (main resources only).
+/// Unknown fields per `fieldValidation` (main resources only); for custom
+/// resources also their schema's defaults and validation.
 fn unknown_field_check(
     info: &RequestInfo,
     query: &HashMap<String, String>,
     obj: &mut Value,
 ) -> Result<Vec<String>, ApiError> {
     let mode = crate::field_validation::mode(query.get("fieldValidation"))?;
+    if let Some(custom) = &info.custom {
+        // Custom resources: pruned, defaulted and validated by their schema (status included).
+        return match info.subresource.as_deref() {
+            None | Some("status") => crate::crd::admit(custom, mode, obj),
+            Some(_) => Ok(Vec::new()),
+        };
+    }
     if info.subresource.is_some() {
         return Ok(Vec::new());
     }
@@ -519,8 +554,14 @@ fn render_one(info: &RequestInfo, obj: Value, rendering: Rendering, query: &Hash
     if rendering == Rendering::Table && info.subresource.is_none() {
         let include = query.get("includeObject").map(String::as_str).unwrap_or("Metadata");
         let rv = meta::meta_str(&obj, "resourceVersion").unwrap_or("").to_owned();
-        let t =
-            table::table(info.resource, std::slice::from_ref(&obj), json!({ "resourceVersion": rv }), include, true);
+        let t = table::table(
+            info.resource,
+            info.custom.as_deref(),
+            std::slice::from_ref(&obj),
+            json!({ "resourceVersion": rv }),
+            include,
+            true,
+        );
         return json_response(StatusCode::OK, &t);
     }
     json_response(StatusCode::OK, &obj)
@@ -535,7 +576,48 @@ fn subresource_view(info: &RequestInfo, obj: Value) -> Result<Value, ApiError> {
     }
 }
 
+/// A simple JSONPath of a CRD's scale subresource (`.spec.replicas`) as a JSON pointer.
+fn scale_pointer(path: &str) -> String {
+    path.replace('.', "/")
+}
+
+/// Sets the value at a simple JSONPath, making the objects on the way.
+fn set_at_path(obj: &mut Value, path: &str, value: Value) -> Result<(), ApiError> {
+    let mut cur = obj;
+    let parts: Vec<&str> = path.split('.').filter(|p| !p.is_empty()).collect();
+    for (i, part) in parts.iter().enumerate() {
+        let map = cur.as_object_mut().ok_or_else(|| ApiError::bad_request(format!("{path} is not settable")))?;
+        if i + 1 == parts.len() {
+            map.insert((*part).to_owned(), value);
+            return Ok(());
+        }
+        cur = map.entry((*part).to_owned()).or_insert_with(|| json!({}));
+    }
+    Err(ApiError::bad_request(format!("{path} is not settable")))
+}
+
 fn scale_of(info: &RequestInfo, obj: &Value) -> Result<Value, ApiError> {
+    if let Some(paths) = info.custom.as_ref().and_then(|c| c.scale.as_ref()) {
+        let md = obj.get("metadata").cloned().unwrap_or_else(|| json!({}));
+        let replicas = obj.pointer(&scale_pointer(&paths.spec_replicas)).and_then(Value::as_i64).unwrap_or(0);
+        let status_replicas = obj.pointer(&scale_pointer(&paths.status_replicas)).and_then(Value::as_i64).unwrap_or(0);
+        let mut status = json!({ "replicas": status_replicas });
+        if let Some(sel) =
+            paths.label_selector.as_ref().and_then(|p| obj.pointer(&scale_pointer(p))).and_then(Value::as_str)
+        {
+            status["selector"] = json!(sel);
+        }
+        return Ok(json!({
+            "kind": "Scale",
+            "apiVersion": "autoscaling/v1",
+            "metadata": {
+                "name": md.get("name"), "namespace": md.get("namespace"), "uid": md.get("uid"),
+                "resourceVersion": md.get("resourceVersion"), "creationTimestamp": md.get("creationTimestamp"),
+            },
+            "spec": { "replicas": replicas },
+            "status": status,
+        }));
+    }
     let replicas = obj.get("spec").and_then(|s| s.get("replicas")).and_then(Value::as_i64).unwrap_or(1);
     let status_replicas = obj.get("status").and_then(|s| s.get("replicas")).and_then(Value::as_i64).unwrap_or(0);
     let selector = obj
@@ -598,7 +680,10 @@ async fn update_scale(
         .store
         .update_with(t, name, None, dry_run, |old| {
             let mut new = old.clone();
-            new["spec"]["replicas"] = json!(replicas);
+            match info.custom.as_ref().and_then(|c| c.scale.as_ref()) {
+                Some(paths) => set_at_path(&mut new, &paths.spec_replicas, json!(replicas))?,
+                None => new["spec"]["replicas"] = json!(replicas),
+            }
             match &pinned {
                 Some(rv) => meta::meta_mut(&mut new).insert("resourceVersion".into(), json!(rv)),
                 None => meta::meta_mut(&mut new).remove("resourceVersion"),
@@ -877,7 +962,10 @@ async fn list(
     }
     if rendering == Rendering::Table {
         let include = query.get("includeObject").map(String::as_str).unwrap_or("Metadata");
-        return Ok(json_response(StatusCode::OK, &table::table(info.resource, &items, list_meta, include, true)));
+        return Ok(json_response(
+            StatusCode::OK,
+            &table::table(info.resource, info.custom.as_deref(), &items, list_meta, include, true),
+        ));
     }
     let list = json!({
         "kind": format!("{}List", info.resource.kind),
@@ -955,6 +1043,7 @@ async fn watch(
                 let rv = meta::meta_str(&obj, "resourceVersion").unwrap_or("").to_owned();
                 table::table(
                     resource,
+                    info_owned.custom.as_deref(),
                     std::slice::from_ref(&obj),
                     json!({ "resourceVersion": rv }),
                     &include,
@@ -1117,6 +1206,11 @@ fn tokio_stream_from(
 }
 
 /// Parses the path for a resource request (re-exported for the router).
-pub fn classify(method: &Method, path: &str, query: Option<&str>) -> Result<Option<RequestInfo>, ApiError> {
-    request::parse(method, path, &parse_query(query))
+pub fn classify(
+    method: &Method,
+    path: &str,
+    query: Option<&str>,
+    custom: &crate::crd::Catalog,
+) -> Result<Option<RequestInfo>, ApiError> {
+    request::parse(method, path, &parse_query(query), custom)
 }

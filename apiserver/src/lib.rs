@@ -9,6 +9,7 @@ pub mod allocator;
 pub mod auth;
 pub mod bootstrap;
 pub mod conversion;
+pub mod crd;
 pub mod discovery;
 pub mod field_validation;
 pub mod handlers;
@@ -203,13 +204,15 @@ pub async fn run(options: Options, shutdown: impl std::future::Future<Output = (
     let priority_classes =
         name_cache::NameCache::spawn(Arc::clone(&storage), "/registry/priorityclasses/", name_cache::priority_class);
     let store = resource_store::ResourceStore::new(storage);
+    let custom = crd::CustomResources::spawn(store.clone());
     let mut claims = allocator::Claims::default();
     if let Err(e) = allocator.allocate_ip(Some(service_ip), "default/kubernetes", &mut claims).await {
         tracing::debug!(error = %e.message, "kubernetes service IP already claimed");
     }
     bootstrap::run(&store, service_ip, advertise_ip, local.port()).await?;
     let kubelet = kubelet_client(&options, &tls)?;
-    let state = Arc::new(AppState { store, watch_cache, allocator, advertise, kubelet, namespaces, priority_classes });
+    let state =
+        Arc::new(AppState { store, watch_cache, allocator, advertise, kubelet, namespaces, priority_classes, custom });
     let app = router(Arc::clone(&state));
     tracing::info!(address = %local, url = %server_url, "listening on {local}");
     let identify = |cert: Option<&rustls::pki_types::CertificateDer<'static>>| {
@@ -316,30 +319,31 @@ async fn api(State(state): State<Arc<AppState>>, headers: HeaderMap, req: Reques
         return ApiError::unauthorized().into_response();
     }
     let segs: Vec<&str> = path.trim_matches('/').split('/').filter(|s| !s.is_empty()).collect();
+    let custom = state.custom.snapshot();
     match (is_get, segs.as_slice()) {
         (true, ["api"]) => return discovery::api(accept, &state.advertise),
-        (true, ["apis"]) => return discovery::apis(accept),
+        (true, ["apis"]) => return discovery::apis(accept, &custom),
         (true, ["api", version]) => {
-            return match discovery::resource_list("", version) {
+            return match discovery::resource_list("", version, &custom) {
                 Ok(v) => handlers::json_response(StatusCode::OK, &v),
                 Err(e) => e.into_response(),
             };
         }
         (true, ["apis", group]) => {
-            return match discovery::group(group) {
+            return match discovery::group(group, &custom) {
                 Ok(v) => handlers::json_response(StatusCode::OK, &v),
                 Err(e) => e.into_response(),
             };
         }
         (true, ["apis", group, version]) => {
-            return match discovery::resource_list(group, version) {
+            return match discovery::resource_list(group, version, &custom) {
                 Ok(v) => handlers::json_response(StatusCode::OK, &v),
                 Err(e) => e.into_response(),
             };
         }
         _ => {}
     }
-    match handlers::classify(req.method(), &path, req.uri().query()) {
+    match handlers::classify(req.method(), &path, req.uri().query(), &custom) {
         Ok(Some(info)) => {
             // A bug must cost one request a 500, never the connection or the process.
             use futures_util::FutureExt;

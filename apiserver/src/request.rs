@@ -2,10 +2,12 @@
 //! and method address, as upstream's RequestInfoFactory.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use axum::http::Method;
 use rustkube_api::registry::{self, ResourceInfo};
 
+use crate::crd::{Catalog, CustomVersion};
 use crate::status::ApiError;
 
 /// What a resource request addresses.
@@ -20,6 +22,8 @@ pub struct RequestInfo {
     pub subresource: Option<String>,
     /// What follows `/proxy/` in a proxy subresource path.
     pub proxy_path: Option<String>,
+    /// For a custom resource: its schema, columns and scale paths.
+    pub custom: Option<Arc<CustomVersion>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,7 +55,13 @@ impl Verb {
 
 /// Parses `/api/v1/...` and `/apis/<group>/<version>/...` resource paths.
 /// `Ok(None)` means the path is a discovery path (handled elsewhere).
-pub fn parse(method: &Method, path: &str, query: &HashMap<String, String>) -> Result<Option<RequestInfo>, ApiError> {
+/// Custom resources are looked up in `custom` when the built-in registry has no match.
+pub fn parse(
+    method: &Method,
+    path: &str,
+    query: &HashMap<String, String>,
+    custom: &Catalog,
+) -> Result<Option<RequestInfo>, ApiError> {
     let segs: Vec<&str> = path.trim_matches('/').split('/').filter(|s| !s.is_empty()).collect();
     let (group, version, rest) = match segs.as_slice() {
         ["api", version, rest @ ..] => ("", *version, rest),
@@ -92,8 +102,12 @@ pub fn parse(method: &Method, path: &str, query: &HashMap<String, String>) -> Re
         }
         _ => return Err(ApiError::path_not_found()),
     };
-    let Some(resource) = registry::lookup(group, version, plural) else {
-        return Err(ApiError::path_not_found());
+    let (resource, custom) = match registry::lookup(group, version, plural) {
+        Some(r) => (r, None),
+        None => match custom.lookup(group, version, plural) {
+            Some(c) => (c.info, Some(Arc::clone(c))),
+            None => return Err(ApiError::path_not_found()),
+        },
     };
     if namespace.is_some() && !resource.namespaced {
         return Err(ApiError::path_not_found());
@@ -124,6 +138,7 @@ pub fn parse(method: &Method, path: &str, query: &HashMap<String, String>) -> Re
         name: name.map(str::to_owned),
         subresource: subresource.map(str::to_owned),
         proxy_path,
+        custom,
     }))
 }
 
@@ -137,47 +152,59 @@ mod tests {
 
     #[test]
     fn classifies_namespaced_and_cluster_paths() {
-        let r = parse(&Method::GET, "/api/v1/namespaces/default/pods/web", &q()).unwrap().unwrap();
+        let r = parse(&Method::GET, "/api/v1/namespaces/default/pods/web", &q(), &Catalog::default()).unwrap().unwrap();
         assert_eq!(
             (r.verb, r.resource.plural, r.namespace.as_deref(), r.name.as_deref()),
             (Verb::Get, "pods", Some("default"), Some("web"))
         );
-        let r = parse(&Method::GET, "/api/v1/namespaces/default", &q()).unwrap().unwrap();
+        let r = parse(&Method::GET, "/api/v1/namespaces/default", &q(), &Catalog::default()).unwrap().unwrap();
         assert_eq!((r.resource.plural, r.name.as_deref(), r.namespace), ("namespaces", Some("default"), None));
-        let r = parse(&Method::PUT, "/api/v1/namespaces/kube-system/finalize", &q()).unwrap().unwrap();
+        let r =
+            parse(&Method::PUT, "/api/v1/namespaces/kube-system/finalize", &q(), &Catalog::default()).unwrap().unwrap();
         assert_eq!(
             (r.resource.plural, r.name.as_deref(), r.subresource.as_deref()),
             ("namespaces", Some("kube-system"), Some("finalize"))
         );
-        let r = parse(&Method::GET, "/apis/apps/v1/deployments", &q()).unwrap().unwrap();
+        let r = parse(&Method::GET, "/apis/apps/v1/deployments", &q(), &Catalog::default()).unwrap().unwrap();
         assert_eq!((r.verb, r.namespace), (Verb::List, None));
-        let r = parse(&Method::DELETE, "/apis/apps/v1/namespaces/x/deployments", &q()).unwrap().unwrap();
+        let r = parse(&Method::DELETE, "/apis/apps/v1/namespaces/x/deployments", &q(), &Catalog::default())
+            .unwrap()
+            .unwrap();
         assert_eq!(r.verb, Verb::DeleteCollection);
-        let r = parse(&Method::PUT, "/apis/apps/v1/namespaces/x/deployments/d/scale", &q()).unwrap().unwrap();
+        let r = parse(&Method::PUT, "/apis/apps/v1/namespaces/x/deployments/d/scale", &q(), &Catalog::default())
+            .unwrap()
+            .unwrap();
         assert_eq!(r.subresource.as_deref(), Some("scale"));
         let mut w = q();
         w.insert("watch".into(), "true".into());
-        assert_eq!(parse(&Method::GET, "/api/v1/pods", &w).unwrap().unwrap().verb, Verb::Watch);
+        assert_eq!(parse(&Method::GET, "/api/v1/pods", &w, &Catalog::default()).unwrap().unwrap().verb, Verb::Watch);
     }
 
     #[test]
     fn proxy_paths_keep_what_follows_proxy() {
-        let r = parse(&Method::GET, "/api/v1/nodes/n1/proxy/stats/summary", &q()).unwrap().unwrap();
+        let r =
+            parse(&Method::GET, "/api/v1/nodes/n1/proxy/stats/summary", &q(), &Catalog::default()).unwrap().unwrap();
         assert_eq!((r.subresource.as_deref(), r.proxy_path.as_deref()), (Some("proxy"), Some("stats/summary")));
-        let r = parse(&Method::GET, "/api/v1/nodes/n1/proxy/", &q()).unwrap().unwrap();
+        let r = parse(&Method::GET, "/api/v1/nodes/n1/proxy/", &q(), &Catalog::default()).unwrap().unwrap();
         assert_eq!(r.proxy_path.as_deref(), Some("/"));
-        let r = parse(&Method::POST, "/api/v1/namespaces/d/pods/p/exec", &q()).unwrap().unwrap();
+        let r = parse(&Method::POST, "/api/v1/namespaces/d/pods/p/exec", &q(), &Catalog::default()).unwrap().unwrap();
         assert_eq!((r.verb, r.subresource.as_deref(), r.proxy_path), (Verb::Create, Some("exec"), None));
-        assert!(parse(&Method::GET, "/api/v1/namespaces/d/pods/p/log/extra", &q()).is_err());
+        assert!(parse(&Method::GET, "/api/v1/namespaces/d/pods/p/log/extra", &q(), &Catalog::default()).is_err());
     }
 
     #[test]
     fn unknown_paths_are_404_and_discovery_paths_pass() {
-        assert!(parse(&Method::GET, "/api/v1", &q()).unwrap().is_none());
-        assert!(parse(&Method::GET, "/apis/apps/v1", &q()).unwrap().is_none());
-        assert_eq!(parse(&Method::GET, "/api/v1/nope", &q()).unwrap_err().code, 404);
-        assert_eq!(parse(&Method::GET, "/api/v1/namespaces/x/nodes/n", &q()).unwrap_err().code, 404);
-        assert_eq!(parse(&Method::GET, "/api/v1/namespaces/x/pods/p/bogus", &q()).unwrap_err().code, 404);
-        assert_eq!(parse(&Method::PUT, "/api/v1/pods", &q()).unwrap_err().code, 405);
+        assert!(parse(&Method::GET, "/api/v1", &q(), &Catalog::default()).unwrap().is_none());
+        assert!(parse(&Method::GET, "/apis/apps/v1", &q(), &Catalog::default()).unwrap().is_none());
+        assert_eq!(parse(&Method::GET, "/api/v1/nope", &q(), &Catalog::default()).unwrap_err().code, 404);
+        assert_eq!(
+            parse(&Method::GET, "/api/v1/namespaces/x/nodes/n", &q(), &Catalog::default()).unwrap_err().code,
+            404
+        );
+        assert_eq!(
+            parse(&Method::GET, "/api/v1/namespaces/x/pods/p/bogus", &q(), &Catalog::default()).unwrap_err().code,
+            404
+        );
+        assert_eq!(parse(&Method::PUT, "/api/v1/pods", &q(), &Catalog::default()).unwrap_err().code, 405);
     }
 }

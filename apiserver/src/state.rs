@@ -19,4 +19,6 @@ pub struct AppState {
     pub namespaces: crate::name_cache::NameCache<bool>,
     /// PriorityClasses, for Priority admission.
     pub priority_classes: crate::name_cache::NameCache<crate::name_cache::PriorityClassInfo>,
+    /// Custom resources served from CustomResourceDefinitions.
+    pub custom: crate::crd::CustomResources,
 }

@@ -69,6 +69,10 @@ impl ApiError {
         Self::new(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
     }
 
+    pub fn method_not_allowed_because(message: impl Into<String>) -> Self {
+        Self::new(405, "MethodNotAllowed", message)
+    }
+
     pub fn already_exists(q: Qualified<'_>, name: &str) -> Self {
         let mut e = Self::new(409, "AlreadyExists", format!("{q} \"{name}\" already exists"));
         e.details = Some(details(q, name));

@@ -4,26 +4,27 @@
 //! subresource may change, and how deletion proceeds (finalizers, graceful
 //! pod deletion, namespaces).
 
-use rustkube_api::registry::ResourceInfo;
+use rustkube_api::registry::{self, ResourceInfo};
 use serde_json::{Value, json};
 
 use crate::meta;
 use crate::resource_store::DeleteOptions;
 use crate::status::ApiError;
 
-/// Resources whose `metadata.generation` tracks spec changes.
+/// Resources whose `metadata.generation` tracks spec changes (custom resources included).
 fn tracks_generation(r: &ResourceInfo) -> bool {
-    matches!(
-        (r.group, r.plural),
-        ("apps", _)
-            | ("batch", _)
-            | ("", "replicationcontrollers")
-            | ("autoscaling", "horizontalpodautoscalers")
-            | ("policy", "poddisruptionbudgets")
-            | ("networking.k8s.io", "ingresses" | "networkpolicies")
-            | ("apiextensions.k8s.io", "customresourcedefinitions")
-            | ("admissionregistration.k8s.io", _)
-    ) && r.plural != "controllerrevisions"
+    !registry::is_builtin(r)
+        || matches!(
+            (r.group, r.plural),
+            ("apps", _)
+                | ("batch", _)
+                | ("", "replicationcontrollers")
+                | ("autoscaling", "horizontalpodautoscalers")
+                | ("policy", "poddisruptionbudgets")
+                | ("networking.k8s.io", "ingresses" | "networkpolicies")
+                | ("apiextensions.k8s.io", "customresourcedefinitions")
+                | ("admissionregistration.k8s.io", _)
+        ) && r.plural != "controllerrevisions"
 }
 
 fn has_status(r: &ResourceInfo) -> bool {
@@ -159,7 +160,20 @@ pub fn prepare_for_update(
             }
         }
     }
-    if tracks_generation(r) && meta::spec_part(new) != meta::spec_part(old) {
+    // Custom resources without a status subresource count status changes too.
+    let changed = if !registry::is_builtin(r) && !has_status(r) {
+        let body = |o: &Value| {
+            let mut o = o.clone();
+            if let Some(m) = o.as_object_mut() {
+                m.remove("metadata");
+            }
+            o
+        };
+        body(new) != body(old)
+    } else {
+        meta::spec_part(new) != meta::spec_part(old)
+    };
+    if tracks_generation(r) && changed {
         let g = meta::generation(old) + 1;
         meta::meta_mut(new).insert("generation".into(), json!(g));
     }
@@ -215,6 +229,10 @@ pub fn plan_delete(r: &ResourceInfo, obj: &Value, opts: &DeleteOptions) -> Resul
         )));
     }
     let mut finalizers = meta::finalizers(obj);
+    // A CRD stays until its custom resources are gone (crate::crd cleans up).
+    if crate::crd::is_crd(r) && !finalizers.iter().any(|f| f == crate::crd::CLEANUP_FINALIZER) {
+        finalizers.push(crate::crd::CLEANUP_FINALIZER.into());
+    }
     match opts.propagation_policy.as_deref() {
         None | Some("Background") => {}
         Some("Orphan") => {
@@ -288,7 +306,14 @@ fn invalid(r: &ResourceInfo, obj: &Value, errors: &[rustkube_api::validation::Fi
 
 /// Upstream's create validation of the kind (ObjectMeta included).
 pub fn validate_create(r: &ResourceInfo, obj: &Value) -> Result<(), ApiError> {
-    let errors = rustkube_api::kind_validation::validate_create(r.group, r.kind, obj);
+    let mut errors = if registry::is_builtin(r) {
+        rustkube_api::kind_validation::validate_create(r.group, r.kind, obj)
+    } else {
+        rustkube_api::kind_validation::validate_metadata_create(r, obj)
+    };
+    if crate::crd::is_crd(r) {
+        errors.extend(crate::crd::validate_definition(obj));
+    }
     if errors.is_empty() { Ok(()) } else { Err(invalid(r, obj, &errors)) }
 }
 
@@ -306,11 +331,16 @@ fn status_may_set_annotations(r: &ResourceInfo) -> bool {
 }
 
 pub fn validate_update(r: &ResourceInfo, subresource: Option<&str>, new: &Value, old: &Value) -> Result<(), ApiError> {
-    let errors = match subresource {
-        None => rustkube_api::kind_validation::validate_update(r.group, r.kind, new, old),
-        Some("status") => rustkube_api::kind_validation::validate_status_update(r.group, r.kind, new, old),
+    let builtin = registry::is_builtin(r);
+    let mut errors = match subresource {
+        None if builtin => rustkube_api::kind_validation::validate_update(r.group, r.kind, new, old),
+        Some("status") if builtin => rustkube_api::kind_validation::validate_status_update(r.group, r.kind, new, old),
+        None | Some("status") => rustkube_api::kind_validation::validate_metadata_update(r, new, old),
         Some(_) => Vec::new(),
     };
+    if crate::crd::is_crd(r) && subresource.is_none() {
+        errors.extend(crate::crd::validate_definition(new));
+    }
     if errors.is_empty() { Ok(()) } else { Err(invalid(r, new, &errors)) }
 }
 

@@ -3,6 +3,7 @@
 use rustkube_api::registry::ResourceInfo;
 use serde_json::{Value, json};
 
+use crate::crd::CustomVersion;
 use crate::printers;
 
 /// What the client asked for in `Accept`.
@@ -26,7 +27,10 @@ pub fn negotiate(accept: Option<&str>) -> Rendering {
     Rendering::Object
 }
 
-fn column_defs(r: &ResourceInfo) -> Vec<Value> {
+fn column_defs(r: &ResourceInfo, custom: Option<&CustomVersion>) -> Vec<Value> {
+    if let Some(c) = custom {
+        return printers::custom::column_definitions(&c.columns);
+    }
     printers::columns(r.group, r.plural)
         .into_iter()
         .map(|c| {
@@ -35,7 +39,7 @@ fn column_defs(r: &ResourceInfo) -> Vec<Value> {
         .collect()
 }
 
-fn row(r: &ResourceInfo, obj: &Value, include: &str, now: jiff::Timestamp) -> Value {
+fn row(r: &ResourceInfo, custom: Option<&CustomVersion>, obj: &Value, include: &str, now: jiff::Timestamp) -> Value {
     let object = match include {
         "None" => Value::Null,
         "Object" => obj.clone(),
@@ -45,24 +49,35 @@ fn row(r: &ResourceInfo, obj: &Value, include: &str, now: jiff::Timestamp) -> Va
             "metadata": obj.get("metadata").cloned().unwrap_or_else(|| json!({})),
         }),
     };
-    let mut row = json!({ "cells": printers::cells(r.group, r.plural, obj, now) });
+    let cells = match custom {
+        Some(c) => printers::custom::cells(&c.columns, obj, now),
+        None => printers::cells(r.group, r.plural, obj, now),
+    };
+    let mut row = json!({ "cells": cells });
     if !object.is_null() {
         row["object"] = object;
     }
     row
 }
 
-/// A Table of `objects`, with list metadata.
-pub fn table(r: &ResourceInfo, objects: &[Value], list_meta: Value, include: &str, with_columns: bool) -> Value {
+/// A Table of `objects`, with list metadata; custom resources use their CRD's columns.
+pub fn table(
+    r: &ResourceInfo,
+    custom: Option<&CustomVersion>,
+    objects: &[Value],
+    list_meta: Value,
+    include: &str,
+    with_columns: bool,
+) -> Value {
     let now = jiff::Timestamp::now();
     let mut t = json!({
         "kind": "Table",
         "apiVersion": "meta.k8s.io/v1",
         "metadata": list_meta,
-        "rows": objects.iter().map(|o| row(r, o, include, now)).collect::<Vec<_>>(),
+        "rows": objects.iter().map(|o| row(r, custom, o, include, now)).collect::<Vec<_>>(),
     });
     if with_columns {
-        t["columnDefinitions"] = json!(column_defs(r));
+        t["columnDefinitions"] = json!(column_defs(r, custom));
     }
     t
 }

@@ -140,7 +140,6 @@ async fn owner_with_same_name_but_other_uid_counts_as_gone() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "the apiserver does not serve custom resources yet (POST /apis/example.com/v1/... answers 404 after the CRD is created); run with --run-ignored once it does"]
 async fn custom_resources_own_and_are_owned() {
     let apiserver = tokio::task::block_in_place(|| rustkube_harness::Apiserver::start(&[]));
     let crd = r#"

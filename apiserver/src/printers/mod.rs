@@ -8,6 +8,7 @@
 mod apps;
 mod batch;
 mod core;
+pub(crate) mod custom;
 mod descriptions;
 mod duration;
 mod event;

@@ -243,6 +243,31 @@ pub fn validate_status_update(group: &str, kind: &str, new: &Value, old: &Value)
     }
 }
 
+/// Metadata validation for a resource the registry does not know (a custom
+/// resource), as upstream's custom resource strategy does with apimachinery's
+/// `ValidateObjectMetaAccessor`: DNS-subdomain names, the resource's scope.
+pub fn validate_metadata_create(info: &ResourceInfo, obj: &Value) -> ErrorList {
+    match metadata_of(obj) {
+        Ok(meta) => meta::validate_meta_create(&meta, info.namespaced, NameRule::Dns1123Subdomain, false),
+        Err(errs) => errs,
+    }
+}
+
+/// The update counterpart of [`validate_metadata_create`]: immutable metadata
+/// plus the create-time rules on the new object.
+pub fn validate_metadata_update(info: &ResourceInfo, new: &Value, old: &Value) -> ErrorList {
+    let mut errs = match (metadata_of(new), metadata_of(old)) {
+        (Ok(new), Ok(old)) => meta::validate_meta_update(&new, &old, false),
+        (Err(errs), _) | (_, Err(errs)) => errs,
+    };
+    for e in validate_metadata_create(info, new) {
+        if !errs.contains(&e) {
+            errs.push(e);
+        }
+    }
+    errs
+}
+
 /// The stored resource of `group`/`kind` in the registry (any version).
 fn stored_resource(group: &str, kind: &str) -> Option<&'static ResourceInfo> {
     registry::all().iter().find(|r| r.group == group && r.kind == kind && r.storage_segment.is_some())

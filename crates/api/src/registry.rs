@@ -177,6 +177,12 @@ pub fn all() -> &'static [ResourceInfo] {
     RESOURCES
 }
 
+/// True when `r` is a row of this built-in table (not a resource the
+/// apiserver added at run time, such as a custom resource).
+pub fn is_builtin(r: &ResourceInfo) -> bool {
+    RESOURCES.as_ptr_range().contains(&std::ptr::from_ref(r)) || lookup(r.group, r.version, r.plural).is_some()
+}
+
 /// The resource served at `group`/`version` under `plural`.
 pub fn lookup(group: &str, version: &str, plural: &str) -> Option<&'static ResourceInfo> {
     RESOURCES.iter().find(|r| r.group == group && r.version == version && r.plural == plural)
