@@ -265,20 +265,67 @@ async fn openapi_v2(headers: HeaderMap) -> Response {
     }
 }
 
-async fn openapi_v3_index() -> Response {
-    match tokio::task::spawn_blocking(openapi::v3_index).await {
+/// The OpenAPI 3 documents of the custom group-versions, keyed `apis/<group>/<version>`.
+fn custom_openapi_documents(catalog: &crd::Catalog) -> Vec<(String, Box<[u8]>)> {
+    let mut docs = Vec::new();
+    for g in catalog.groups() {
+        for v in &g.versions {
+            let resources: Vec<(&rustkube_api::registry::ResourceInfo, Option<&serde_json::Value>)> =
+                catalog.resources_in(g.name, v).filter_map(|r| catalog.of(r).map(|c| (r, c.schema.as_ref()))).collect();
+            docs.push((format!("apis/{}/{v}", g.name), openapi::v3_custom_json(g.name, v, &resources)));
+        }
+    }
+    docs
+}
+
+async fn openapi_v3_index(State(state): State<Arc<AppState>>) -> Response {
+    let catalog = state.custom.snapshot();
+    let index = tokio::task::spawn_blocking(move || {
+        let mut index = openapi::v3_index();
+        for (path, doc) in custom_openapi_documents(&catalog) {
+            let url = format!("/openapi/v3/{path}?hash={}", openapi::document_hash(&doc));
+            index["paths"][path] = serde_json::json!({ "serverRelativeURL": url });
+        }
+        index
+    })
+    .await;
+    match index {
         Ok(index) => handlers::json_response(StatusCode::OK, &index),
         Err(e) => ApiError::internal(e.to_string()).into_response(),
     }
 }
 
-async fn openapi_v3(axum::extract::Path(path): axum::extract::Path<String>) -> Response {
+async fn openapi_v3(
+    State(state): State<Arc<AppState>>,
+    axum::extract::Path(path): axum::extract::Path<String>,
+) -> Response {
     let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     let (group, version) = match segs.as_slice() {
         ["api", version] => ("", *version),
         ["apis", group, version] => (*group, *version),
         _ => return ApiError::path_not_found().into_response(),
     };
+    if openapi::v3_group_version_json(group, version).is_none() {
+        let wanted = format!("apis/{group}/{version}");
+        let catalog = state.custom.snapshot();
+        let doc = tokio::task::spawn_blocking(move || {
+            custom_openapi_documents(&catalog).into_iter().find(|(p, _)| *p == wanted).map(|(_, d)| d)
+        })
+        .await;
+        return match doc {
+            Ok(Some(doc)) => {
+                let etag = format!("\"{}\"", openapi::document_hash(&doc));
+                let mut resp =
+                    (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], doc.into_vec()).into_response();
+                if let Ok(v) = axum::http::HeaderValue::from_str(&etag) {
+                    resp.headers_mut().insert(header::ETAG, v);
+                }
+                resp
+            }
+            Ok(None) => ApiError::path_not_found().into_response(),
+            Err(e) => ApiError::internal(e.to_string()).into_response(),
+        };
+    }
     match openapi::v3_group_version_json(group, version) {
         Some(doc) => {
             let etag = format!("\"{}\"", openapi::v3_hash(group, version));

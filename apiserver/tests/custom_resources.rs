@@ -112,6 +112,14 @@ fn kubectl_serves_custom_resources_from_a_crd() {
                 "{resources}"
             );
 
+            // kubectl explain reads the CRD schema from /openapi/v3.
+            let explain = s.ok(kubectl, &["explain", "widgets.spec"]);
+            assert!(explain.contains("KIND:") && explain.contains("Widget"), "{explain}");
+            assert!(
+                explain.contains("color") && explain.contains("replicas") && explain.contains("-required-"),
+                "{explain}"
+            );
+
             let created = s.kubectl_stdin(kubectl, &["apply", "-f", "-"], WIDGET);
             assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
             // Defaults from the schema; printer columns from the CRD.

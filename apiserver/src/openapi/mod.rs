@@ -21,6 +21,7 @@ mod v2_protobuf;
 use std::fmt::Write as _;
 use std::sync::OnceLock;
 
+use rustkube_api::registry::ResourceInfo;
 use serde_json::{Map, Value, json};
 
 use paths::Flavor;
@@ -95,6 +96,87 @@ pub fn v2_json() -> &'static [u8] {
 /// `Content-Type: application/com.github.proto-openapi.spec.v2.v1.0+protobuf`.
 pub fn v2_protobuf() -> &'static [u8] {
     V2_PROTOBUF.get_or_init(|| v2_protobuf::encode(&build_v2()).into_boxed_slice())
+}
+
+/// Upstream's definition name of a custom kind: the group reversed, then version and kind
+/// (`com.example.v1.Widget` for `example.com/v1` `Widget`).
+pub fn custom_definition_name(group: &str, version: &str, kind: &str) -> String {
+    let reversed: Vec<&str> = group.split('.').rev().collect();
+    format!("{}.{version}.{kind}", reversed.join("."))
+}
+
+const API_VERSION_DESCRIPTION: &str = "APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources";
+const KIND_DESCRIPTION: &str = "Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds";
+
+/// The OpenAPI 3 document of a custom group-version, as compact JSON: the paths of its
+/// resources, each CRD schema as a definition (with `apiVersion`, `kind` and `metadata`
+/// added, as upstream's CRD OpenAPI builder does), its List, and the meta definitions they
+/// refer to. `resources` pairs each served resource with its `openAPIV3Schema`.
+pub fn v3_custom_json(group: &str, version: &str, resources: &[(&ResourceInfo, Option<&Value>)]) -> Box<[u8]> {
+    let named: Vec<(&ResourceInfo, String)> =
+        resources.iter().map(|(r, _)| (*r, custom_definition_name(group, version, r.kind))).collect();
+    let paths = paths::custom_group_version(group, version, &named, Flavor::V3);
+    let mut custom = Map::new();
+    for ((resource, schema), (_, definition)) in resources.iter().zip(&named) {
+        let mut schema = schema.cloned().unwrap_or_else(|| json!({ "type": "object" }));
+        if !schema.is_object() {
+            schema = json!({ "type": "object" });
+        }
+        if !schema.get("properties").is_some_and(Value::is_object) {
+            schema["properties"] = json!({});
+        }
+        schema["properties"]["apiVersion"] = json!({ "type": "string", "description": API_VERSION_DESCRIPTION });
+        schema["properties"]["kind"] = json!({ "type": "string", "description": KIND_DESCRIPTION });
+        schema["properties"]["metadata"] = json!({
+            "allOf": [{ "$ref": format!("{}io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta", schemas::V3_REF_PREFIX) }],
+            "description": "Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata",
+        });
+        schema["x-kubernetes-group-version-kind"] = json!([schemas::gvk(group, version, resource.kind)]);
+        let list_kind = format!("{}List", resource.kind);
+        let list = json!({
+            "type": "object",
+            "description": format!("{list_kind} is a list of {}", resource.kind),
+            "required": ["items"],
+            "properties": {
+                "apiVersion": { "type": "string", "description": API_VERSION_DESCRIPTION },
+                "items": {
+                    "type": "array",
+                    "description": format!("List of {}. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md", resource.plural),
+                    "items": { "$ref": format!("{}{definition}", schemas::V3_REF_PREFIX) },
+                },
+                "kind": { "type": "string", "description": KIND_DESCRIPTION },
+                "metadata": {
+                    "allOf": [{ "$ref": format!("{}io.k8s.apimachinery.pkg.apis.meta.v1.ListMeta", schemas::V3_REF_PREFIX) }],
+                    "description": "Standard list metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds",
+                },
+            },
+            "x-kubernetes-group-version-kind": [schemas::gvk(group, version, &list_kind)],
+        });
+        custom.insert(definition.clone(), schema);
+        custom.insert(format!("{definition}List"), list);
+    }
+    // The meta definitions (ObjectMeta, Status, DeleteOptions, WatchEvent, …) come from the
+    // core document, parsed for this call only so an idle server keeps no parsed copy.
+    let core = v3_group_version_json("", "v1").map(parse).unwrap_or_default();
+    let core_definitions = core.pointer("/components/schemas").and_then(Value::as_object).cloned().unwrap_or_default();
+    let mut components = schemas::closure(&core_definitions, paths.values().chain(custom.values()));
+    components.extend(custom);
+    let document = json!({
+        "openapi": "3.0.0",
+        "info": { "title": "Kubernetes CRD Swagger", "version": "v0.1.0" },
+        "paths": paths,
+        "components": {
+            "schemas": components,
+            "securitySchemes": { "BearerToken": bearer_token() },
+        },
+        "security": [{ "BearerToken": [] }],
+    });
+    serialize(&document)
+}
+
+/// The content hash of a document, as in the index's `serverRelativeURL`.
+pub fn document_hash(json: &[u8]) -> String {
+    content_hash(json)
 }
 
 /// `api/v1` or `apis/<group>/<version>`: a group-version's key in the index and its URL under

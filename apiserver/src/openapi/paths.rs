@@ -91,9 +91,37 @@ pub(super) fn group_version(group: &str, version: &str, flavor: Flavor) -> Map<S
     items(group, version).into_iter().map(|item| (item.path.clone(), render_item(&item, flavor))).collect()
 }
 
-fn items(group: &str, version: &str) -> Vec<PathItem> {
+/// The path items of a custom group-version: each resource with the definition name of its schema.
+pub(super) fn custom_group_version(
+    group: &str,
+    version: &str,
+    resources: &[(&ResourceInfo, String)],
+    flavor: Flavor,
+) -> Map<String, Value> {
     let names = Names::new(group, version);
-    let mut items = vec![PathItem {
+    let mut items = vec![resources_item(&names)];
+    for (resource, definition) in resources {
+        resource_items(&names, resource, definition.clone(), &mut items);
+    }
+    items
+        .into_iter()
+        .map(|item| {
+            let mut rendered = render_item(&item, flavor);
+            // Custom resources take no strategic merge patch (kubectl apply then sends a merge patch).
+            if let Some(content) = rendered.pointer_mut("/patch/requestBody/content").and_then(Value::as_object_mut) {
+                content.remove("application/strategic-merge-patch+json");
+            }
+            if let Some(consumes) = rendered.pointer_mut("/patch/consumes").and_then(Value::as_array_mut) {
+                consumes.retain(|c| c != "application/strategic-merge-patch+json");
+            }
+            (item.path.clone(), rendered)
+        })
+        .collect()
+}
+
+/// `GET <root>/`: the group-version's APIResourceList.
+fn resources_item(names: &Names) -> PathItem {
+    PathItem {
         path: format!("{}/", names.root),
         parameters: Vec::new(),
         operations: vec![Operation {
@@ -108,9 +136,16 @@ fn items(group: &str, version: &str) -> Vec<PathItem> {
             codes: OK,
             tag: names.tag.clone(),
         }],
-    }];
+    }
+}
+
+fn items(group: &str, version: &str) -> Vec<PathItem> {
+    let names = Names::new(group, version);
+    let mut items = vec![resources_item(&names)];
     for resource in registry::resources_in(group, version) {
-        resource_items(&names, resource, &mut items);
+        if let Some(kind) = kinds::lookup(resource.group, resource.version, resource.kind) {
+            resource_items(&names, resource, (kind.definition)().into_owned(), &mut items);
+        }
     }
     items
 }
@@ -146,11 +181,9 @@ fn capitalize(word: &str) -> String {
 
 /// The paths of one resource: its collection, its items, its subresources and the deprecated
 /// `watch/` paths.
-fn resource_items(names: &Names, resource: &ResourceInfo, items: &mut Vec<PathItem>) {
+fn resource_items(names: &Names, resource: &ResourceInfo, definition: String, items: &mut Vec<PathItem>) {
     let kind = resource.kind;
     let gvk = Some((resource.group, resource.version, kind));
-    let definition = kinds::lookup(resource.group, resource.version, kind).map(|k| (k.definition)().into_owned());
-    let Some(definition) = definition else { return };
     let list = format!("{definition}List");
     let (scope, scope_params) = if resource.namespaced {
         (format!("{}/namespaces/{{namespace}}", names.root), vec![params::NAMESPACE])
@@ -268,7 +301,7 @@ fn resource_items(names: &Names, resource: &ResourceInfo, items: &mut Vec<PathIt
     push(items, &item_path, with_pretty(&item_params), item);
 
     for subresource in resource.subresources {
-        subresource_items(names, resource, subresource, &item_path, &item_params, items);
+        subresource_items(names, resource, &definition, subresource, &item_path, &item_params, items);
     }
 
     // The deprecated watch paths upstream still documents.
@@ -312,6 +345,7 @@ fn resource_items(names: &Names, resource: &ResourceInfo, items: &mut Vec<PathIt
 fn subresource_items(
     names: &Names,
     resource: &ResourceInfo,
+    resource_definition: &str,
     subresource: &Subresource,
     item_path: &str,
     item_params: &[Param],
@@ -346,7 +380,13 @@ fn subresource_items(
         return;
     }
 
-    let Some(typed) = kinds::lookup(subresource.group, subresource.version, subresource.kind) else {
+    // `status` answers with the resource's own definition (custom resources have no typed kind).
+    let typed_definition = if subresource.kind == resource.kind && subresource.group == resource.group {
+        Some(resource_definition.to_owned())
+    } else {
+        kinds::lookup(subresource.group, subresource.version, subresource.kind).map(|t| (t.definition)().into_owned())
+    };
+    let Some(definition) = typed_definition else {
         // A connect subresource (exec, attach, portforward, proxy): the body and answer are
         // whatever the upgraded or proxied connection carries.
         let parameters = match sub {
@@ -385,7 +425,6 @@ fn subresource_items(
         return;
     };
 
-    let definition = (typed.definition)().into_owned();
     let mut operations = Vec::new();
     if subresource.supports("get") {
         operations.push(Operation {

@@ -567,3 +567,41 @@ fn swagger_protobuf_is_the_gnostic_document() {
     let extensions = field(patch, 13);
     assert!(extensions.iter().any(|e| field(e, 1)[0] == b"x-kubernetes-group-version-kind"));
 }
+
+#[test]
+fn custom_group_versions_get_their_schema_paths_and_meta_definitions() {
+    let info = registry::ResourceInfo {
+        group: "example.com",
+        version: "v1",
+        kind: "Widget",
+        plural: "widgets",
+        singular: "widget",
+        short_names: &[],
+        namespaced: true,
+        verbs: registry::STANDARD_VERBS,
+        subresources: &[],
+        categories: &[],
+        storage_segment: Some("example.com/widgets"),
+    };
+    let crd_schema = json!({ "type": "object", "properties": { "spec": { "type": "object", "properties": { "size": { "type": "integer" } } } } });
+    let doc: Value =
+        serde_json::from_slice(&v3_custom_json("example.com", "v1", &[(&info, Some(&crd_schema))])).unwrap();
+    assert_eq!(custom_definition_name("example.com", "v1", "Widget"), "com.example.v1.Widget");
+    let widget = schema(&doc, "com.example.v1.Widget");
+    assert_eq!(widget["properties"]["spec"]["properties"]["size"]["type"], "integer");
+    assert_eq!(widget["x-kubernetes-group-version-kind"][0]["kind"], "Widget");
+    assert!(widget["properties"]["metadata"].to_string().contains("ObjectMeta"));
+    schema(&doc, "com.example.v1.WidgetList");
+    schema(&doc, "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta");
+    schema(&doc, "io.k8s.apimachinery.pkg.apis.meta.v1.Status");
+    let patch = &doc["paths"]["/apis/example.com/v1/namespaces/{namespace}/widgets/{name}"]["patch"];
+    let types: Vec<&String> = patch["requestBody"]["content"].as_object().unwrap().keys().collect();
+    assert!(!types.is_empty() && !types.iter().any(|t| t.contains("strategic")), "{types:?}");
+    // Every reference resolves inside the document.
+    let mut found = Vec::new();
+    refs(&doc, &mut found);
+    for r in found {
+        let name = r.strip_prefix(V3_REF_PREFIX).unwrap();
+        assert!(doc["components"]["schemas"].get(name).is_some(), "dangling {r}");
+    }
+}
