@@ -7,10 +7,10 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use futures_util::{FutureExt, StreamExt};
+use futures_util::StreamExt;
 use rustkube_api::field_selector::{self, FieldSelector};
 use rustkube_api::label_selector::LabelSelector;
-use rustkube_storage::{ContinueToken, EventType, ListOptions};
+use rustkube_storage::{ContinueToken, ListOptions};
 use serde_json::{Value, json};
 
 use crate::auth::User;
@@ -20,7 +20,6 @@ use crate::resource_store::{DeleteOptions, Deleted, Target, parse_rv};
 use crate::state::AppState;
 use crate::status::{self, ApiError};
 use crate::table::{self, Rendering};
-use crate::watch_cache::{CachedEvent, EventKind, Side};
 
 /// Largest request body accepted (upstream: 3 MiB).
 pub const MAX_BODY_BYTES: usize = 3 * 1024 * 1024;
@@ -866,27 +865,12 @@ fn selectors(info: &RequestInfo, query: &HashMap<String, String>) -> Result<(Lab
     Ok((labels, fields))
 }
 
-fn matches(info: &RequestInfo, labels: &LabelSelector, fields: &FieldSelector, obj: &Value) -> bool {
+pub(crate) fn matches(info: &RequestInfo, labels: &LabelSelector, fields: &FieldSelector, obj: &Value) -> bool {
     if !labels.is_everything() && !labels.matches(&meta::labels(obj)) {
         return false;
     }
     fields.is_everything()
         || fields.matches(&field_selector::object_fields(info.resource.group, info.resource.kind, obj))
-}
-
-/// Selector matching on a shared watch event (labels and fields computed once per event).
-fn matches_event(
-    info: &RequestInfo,
-    labels: &LabelSelector,
-    fields: &FieldSelector,
-    ev: &CachedEvent,
-    side: Side,
-) -> bool {
-    if !labels.is_everything() && !ev.labels(side).is_some_and(|l| labels.matches(l)) {
-        return false;
-    }
-    fields.is_everything()
-        || ev.fields(side, info.resource.group, info.resource.kind).is_some_and(|f| fields.matches(f))
 }
 
 async fn select_all(
@@ -976,13 +960,6 @@ async fn list(
     Ok(json_response(StatusCode::OK, &list))
 }
 
-fn watch_event(kind: &str, object: Value) -> bytes::Bytes {
-    crate::watch_cache::watch_line(kind, &object)
-}
-
-/// How often a watch that allows bookmarks gets one, as upstream's cacher.
-const BOOKMARK_FREQUENCY: Duration = Duration::from_secs(60);
-
 async fn watch(
     state: &AppState,
     info: &RequestInfo,
@@ -1028,181 +1005,23 @@ async fn watch(
     } else {
         requested.unwrap_or(0)
     };
-    let resource = info.resource;
-    let info_owned = info.clone();
-    let table = rendering == Rendering::Table;
-    let include = query.get("includeObject").cloned().unwrap_or_else(|| "Metadata".into());
+    let table = (rendering == Rendering::Table)
+        .then(|| query.get("includeObject").cloned().unwrap_or_else(|| "Metadata".into()));
     let resource_prefix = info.resource.storage_prefix().ok_or_else(ApiError::method_not_allowed)?;
-    let stream = state.watch_cache.watch(&resource_prefix, &prefix, from).await;
-    let (tx, rx) = tokio::sync::mpsc::channel::<Result<bytes::Bytes, std::io::Error>>(64);
-    tokio::spawn(async move {
-        let mut first = true;
-        let mut render = |obj: Value| -> Value {
-            if table {
-                let with_columns = std::mem::replace(&mut first, false);
-                let rv = meta::meta_str(&obj, "resourceVersion").unwrap_or("").to_owned();
-                table::table(
-                    resource,
-                    info_owned.custom.as_deref(),
-                    std::slice::from_ref(&obj),
-                    json!({ "resourceVersion": rv }),
-                    &include,
-                    with_columns,
-                )
-            } else {
-                obj
-            }
-        };
-        for obj in initial {
-            if tx.send(Ok(watch_event("ADDED", render(obj)))).await.is_err() {
-                return;
-            }
-        }
-        if send_initial && bookmarks {
-            let bm = json!({
-                "kind": resource.kind, "apiVersion": resource.api_version(),
-                "metadata": { "resourceVersion": from.to_string(), "annotations": { "k8s.io/initial-events-end": "true" } }
-            });
-            if tx.send(Ok(watch_event("BOOKMARK", bm))).await.is_err() {
-                return;
-            }
-        }
-        let mut stream = match stream {
-            Ok(s) => s,
-            Err(e) => {
-                let err = if e.is_compacted() {
-                    ApiError::gone(format!("too old resource version: {from}"))
-                } else {
-                    status::from_storage(
-                        e,
-                        crate::status::Qualified { group: resource.group, resource: resource.plural },
-                        "",
-                    )
-                };
-                let _ = tx.send(Ok(watch_event("ERROR", err.to_status()))).await;
-                return;
-            }
-        };
-        let deadline = tokio::time::sleep(timeout);
-        tokio::pin!(deadline);
-        // Periodic bookmarks as upstream's cacher: every minute, and 2 s before
-        // the watch's own deadline when that comes sooner, carrying the last
-        // revision this watch has passed.
-        let ends_at = tokio::time::Instant::now() + timeout;
-        let next_bookmark = |now: tokio::time::Instant| {
-            let periodic = now + BOOKMARK_FREQUENCY;
-            let before_end = ends_at.checked_sub(Duration::from_secs(2)).filter(|t| *t > now);
-            match before_end {
-                Some(t) if t < periodic => t,
-                _ => periodic,
-            }
-        };
-        let bookmark_timer = tokio::time::sleep_until(next_bookmark(tokio::time::Instant::now()));
-        tokio::pin!(bookmark_timer);
-        let progress = std::sync::atomic::AtomicI64::new(from);
-        // Renders one change for this watcher: Ok(None) when its selectors skip it,
-        // Err(line) for a terminal ERROR event.
-        let mut process =
-            |ev: rustkube_storage::Result<Arc<CachedEvent>>| -> Result<Option<bytes::Bytes>, bytes::Bytes> {
-                let ev = match ev {
-                    Ok(ev) => {
-                        progress.fetch_max(ev.event.revision(), std::sync::atomic::Ordering::Relaxed);
-                        ev
-                    }
-                    Err(e) => {
-                        let err = if e.is_compacted() {
-                            ApiError::gone(format!("too old resource version: {from}"))
-                        } else {
-                            ApiError::internal(e.to_string())
-                        };
-                        return Err(watch_event("ERROR", err.to_status()));
-                    }
-                };
-                let Some(obj) = ev.obj() else { return Ok(None) };
-                let (now, before, converted) = if crate::conversion::needed(resource) {
-                    // Another version's shape: convert this watcher's copy and match on it.
-                    let conv = crate::conversion::from_storage(resource, obj.clone());
-                    let prev = ev.prev().map(|p| crate::conversion::from_storage(resource, p.clone()));
-                    let now = matches(&info_owned, &labels, &fields, &conv);
-                    let before = prev.as_ref().is_some_and(|p| matches(&info_owned, &labels, &fields, p));
-                    (now, before, Some(conv))
-                } else {
-                    let now = matches_event(&info_owned, &labels, &fields, &ev, Side::Now);
-                    let before = ev.prev().is_some() && matches_event(&info_owned, &labels, &fields, &ev, Side::Before);
-                    (now, before, None)
-                };
-                let kind = match (ev.event.event_type, before, now) {
-                    (EventType::Created, _, true) => EventKind::Added,
-                    (EventType::Updated, true, true) => EventKind::Modified,
-                    (EventType::Updated, false, true) => EventKind::Added,
-                    (EventType::Updated, true, false) => EventKind::Deleted,
-                    (EventType::Deleted, _, true) => EventKind::Deleted,
-                    _ => return Ok(None),
-                };
-                Ok(Some(match converted {
-                    Some(conv) => watch_event(kind.as_str(), render(conv)),
-                    None if table => watch_event(kind.as_str(), render(obj.clone())),
-                    None => ev.line(kind),
-                }))
-            };
-        loop {
-            let ev = tokio::select! {
-                _ = &mut deadline => return,
-                _ = tx.closed() => return,
-                _ = &mut bookmark_timer, if bookmarks => {
-                    let bm = json!({
-                        "kind": resource.kind, "apiVersion": resource.api_version(),
-                        "metadata": { "resourceVersion": progress.load(std::sync::atomic::Ordering::Relaxed).to_string() }
-                    });
-                    if tx.send(Ok(watch_event("BOOKMARK", bm))).await.is_err() {
-                        return;
-                    }
-                    let now = tokio::time::Instant::now();
-                    bookmark_timer.as_mut().reset(next_bookmark(now));
-                    continue;
-                }
-                ev = stream.next() => ev,
-            };
-            let Some(ev) = ev else { return };
-            // Coalesce whatever else is already waiting into one write: under load
-            // this turns many small TLS records and wake-ups into one.
-            let mut batch = bytes::BytesMut::new();
-            let mut terminal = None;
-            let mut next = Some(ev);
-            let mut taken = 0;
-            while let Some(ev) = next.take() {
-                match process(ev) {
-                    Ok(Some(line)) => batch.extend_from_slice(&line),
-                    Ok(None) => {}
-                    Err(line) => {
-                        terminal = Some(line);
-                        break;
-                    }
-                }
-                taken += 1;
-                if taken < 256 {
-                    next = stream.next().now_or_never().flatten();
-                }
-            }
-            if !batch.is_empty() && tx.send(Ok(batch.freeze())).await.is_err() {
-                return;
-            }
-            if let Some(line) = terminal {
-                let _ = tx.send(Ok(line)).await;
-                return;
-            }
-        }
-    });
-    let body = Body::from_stream(tokio_stream_from(rx));
-    let mut resp = Response::new(body);
+    let changes = state.watch_cache.watch(&resource_prefix, &prefix, from).await;
+    let req = crate::watch_stream::WatchRequest {
+        info: info.clone(),
+        labels,
+        fields,
+        table,
+        bookmarks,
+        send_initial,
+        from,
+        timeout,
+    };
+    let mut resp = Response::new(Body::from_stream(crate::watch_stream::stream(req, initial, changes)));
     resp.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/json"));
     Ok(resp)
-}
-
-fn tokio_stream_from(
-    mut rx: tokio::sync::mpsc::Receiver<Result<bytes::Bytes, std::io::Error>>,
-) -> impl futures_util::Stream<Item = Result<bytes::Bytes, std::io::Error>> {
-    futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))
 }
 
 /// Parses the path for a resource request (re-exported for the router).

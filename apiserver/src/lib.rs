@@ -27,6 +27,7 @@ pub mod status;
 pub mod strategy;
 pub mod table;
 pub mod watch_cache;
+pub mod watch_stream;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
