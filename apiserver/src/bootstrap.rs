@@ -4,7 +4,7 @@
 use std::net::IpAddr;
 
 use rustkube_api::registry;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::resource_store::{ResourceStore, Target};
 
@@ -49,6 +49,36 @@ async fn ensure_in(
     }
 }
 
+async fn reconcile_kubernetes_service(store: &ResourceStore, subsets: &Value, port: u16) -> anyhow::Result<()> {
+    let endpoints = registry::lookup("", "v1", "endpoints").expect("built-in resource");
+    let target = Target { resource: endpoints, namespace: Some("default") };
+    store
+        .update_system_with(target, "kubernetes", |old| {
+            let mut new = old.clone();
+            new["subsets"] = subsets.clone();
+            crate::meta::meta_mut(&mut new).remove("resourceVersion");
+            Ok(new)
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("reconciling the kubernetes endpoints: {}", e.message))?;
+    let services = registry::lookup("", "v1", "services").expect("built-in resource");
+    let target = Target { resource: services, namespace: Some("default") };
+    store
+        .update_with(target, "kubernetes", None, false, |old| {
+            let mut new = old.clone();
+            if let Some(ports) = new.pointer_mut("/spec/ports").and_then(Value::as_array_mut) {
+                for p in ports.iter_mut().filter(|p| p["name"] == "https") {
+                    p["targetPort"] = json!(port);
+                }
+            }
+            crate::meta::meta_mut(&mut new).remove("resourceVersion");
+            Ok(new)
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("reconciling the kubernetes service: {}", e.message))?;
+    Ok(())
+}
+
 pub async fn run(store: &ResourceStore, service_ip: IpAddr, endpoint_ip: IpAddr, port: u16) -> anyhow::Result<()> {
     for ns in SYSTEM_NAMESPACES {
         ensure(store, "namespaces", None, json!({ "metadata": { "name": ns } })).await?;
@@ -73,6 +103,10 @@ pub async fn run(store: &ResourceStore, service_ip: IpAddr, endpoint_ip: IpAddr,
         }),
     )
     .await?;
+    let subsets = json!([{
+        "addresses": [{ "ip": endpoint_ip.to_string() }],
+        "ports": [{ "name": "https", "port": port, "protocol": "TCP" }],
+    }]);
     ensure(
         store,
         "endpoints",
@@ -80,13 +114,13 @@ pub async fn run(store: &ResourceStore, service_ip: IpAddr, endpoint_ip: IpAddr,
         json!({
             "metadata": { "name": "kubernetes", "namespace": "default",
                           "labels": { "endpointslice.kubernetes.io/skip-mirror": "true" } },
-            "subsets": [{
-                "addresses": [{ "ip": endpoint_ip.to_string() }],
-                "ports": [{ "name": "https", "port": port, "protocol": "TCP" }],
-            }],
+            "subsets": subsets,
         }),
     )
     .await?;
+    // A restart on another address or port: point both at this server, as
+    // upstream's endpoint reconciler does on every start.
+    reconcile_kubernetes_service(store, &subsets, port).await?;
     for (name, value, description) in SYSTEM_PRIORITY_CLASSES {
         ensure_in(
             store,

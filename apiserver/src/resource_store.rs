@@ -183,6 +183,30 @@ impl ResourceStore {
         name: &str,
         subresource: Option<&str>,
         dry_run: bool,
+        mutate: F,
+    ) -> Result<Value, ApiError>
+    where
+        F: FnMut(&Value) -> Result<Value, ApiError> + Send,
+    {
+        self.update_checked(t, name, subresource, dry_run, true, mutate).await
+    }
+
+    /// [`ResourceStore::update_with`] for a system object the server owns (the
+    /// `kubernetes` Endpoints), skipping validation as [`ResourceStore::create_system`] does.
+    pub async fn update_system_with<F>(&self, t: Target<'_>, name: &str, mutate: F) -> Result<Value, ApiError>
+    where
+        F: FnMut(&Value) -> Result<Value, ApiError> + Send,
+    {
+        self.update_checked(t, name, None, false, false, mutate).await
+    }
+
+    async fn update_checked<F>(
+        &self,
+        t: Target<'_>,
+        name: &str,
+        subresource: Option<&str>,
+        dry_run: bool,
+        validate: bool,
         mut mutate: F,
     ) -> Result<Value, ApiError>
     where
@@ -209,7 +233,9 @@ impl ResourceStore {
             strategy::prepare_for_update(t.resource, subresource, &mut new, &old)?;
             // An unconditional update is validated as if it named the current version.
             meta::meta_mut(&mut new).insert("resourceVersion".into(), json!(kv.mod_revision.to_string()));
-            strategy::validate_update(t.resource, subresource, &new, &old)?;
+            if validate {
+                strategy::validate_update(t.resource, subresource, &new, &old)?;
+            }
             if meta::name(&new) != name {
                 return Err(ApiError::bad_request(format!(
                     "the name of the object ({}) does not match the name on the URL ({name})",

@@ -372,3 +372,36 @@ async fn priority_admission_resolves_classes_and_refuses_unknown_or_forged_ones(
     }
     assert_eq!(got.as_deref(), Some("everyone"), "the global default class applies to pods without a class");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restart_points_the_kubernetes_service_back_at_this_server() {
+    use k8s_openapi::api::core::v1::{Endpoints, Service};
+    let mut s = Apiserver::start(&[]);
+    let c = client(&s).await;
+    let eps: Api<Endpoints> = Api::namespaced(c.clone(), "default");
+    let svcs: Api<Service> = Api::namespaced(c.clone(), "default");
+    // Someone (or a previous run on another port) left them pointing elsewhere.
+    eps.patch(
+        "kubernetes",
+        &PatchParams::default(),
+        &Patch::Merge(serde_json::json!({ "subsets": [{ "addresses": [{ "ip": "10.0.0.9" }], "ports": [{ "name": "https", "port": 1, "protocol": "TCP" }] }] })),
+    )
+    .await
+    .unwrap();
+    svcs.patch(
+        "kubernetes",
+        &PatchParams::default(),
+        &Patch::Merge(serde_json::json!({ "spec": { "ports": [{ "name": "https", "port": 443, "protocol": "TCP", "targetPort": 1 }] } })),
+    )
+    .await
+    .unwrap();
+    s.restart_with(|_| async {}).await;
+    let c = client(&s).await;
+    let ep: Endpoints = Api::namespaced(c.clone(), "default").get("kubernetes").await.unwrap();
+    let subset = &ep.subsets.unwrap()[0];
+    assert_eq!(subset.ports.as_ref().unwrap()[0].port, i32::from(s.port));
+    assert_eq!(subset.addresses.as_ref().unwrap()[0].ip, "127.0.0.1");
+    let svc: Service = Api::namespaced(c, "default").get("kubernetes").await.unwrap();
+    let target = svc.spec.unwrap().ports.unwrap()[0].target_port.clone().unwrap();
+    assert_eq!(target, k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(i32::from(s.port)));
+}

@@ -112,6 +112,11 @@ where
                 }
             },
         };
+        // As Go servers do: no Nagle delay on small writes (watch events, streamed
+        // chunks), which would otherwise wait for the peer's delayed ACK.
+        if let Err(err) = tcp.set_nodelay(true) {
+            tracing::debug!(%peer, error = %err, "setting TCP_NODELAY failed");
+        }
         let acceptor = acceptor.clone();
         let app = app.clone();
         let mut drain = drain_rx.clone();
