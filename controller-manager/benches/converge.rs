@@ -181,12 +181,17 @@ fn main() {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         let gc_took = gc_started.elapsed();
-        let (_, peak, cpu_end) = usage(cm.pid());
+        let (rss_after, peak, cpu_end) = usage(cm.pid());
         println!(
             "garbage collected:            {deployments} replica sets and {total} pods in {gc_took:.2?} = {:.0} pods/s",
             total as f64 / gc_took.as_secs_f64()
         );
-        println!("controller-manager totals:    {:.2} s CPU, {} MB peak RSS", cpu_end - cpu_before, peak / 1024);
+        println!(
+            "controller-manager totals:    {:.2} s CPU, {} MB peak RSS, {} MB once everything is collected",
+            cpu_end - cpu_before,
+            peak / 1024,
+            rss_after / 1024
+        );
         drop(cm);
     });
 }

@@ -11,6 +11,7 @@ use std::fmt::Debug;
 use std::sync::{Arc, Mutex, RwLock};
 
 use futures_util::StreamExt;
+use k8s_openapi::api::core::v1::{Affinity, Pod, PodSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{Api, ApiResource, DynamicObject};
 use kube::runtime::WatchStreamExt;
@@ -58,9 +59,33 @@ impl<K: Resource> Debug for Informer<K> {
     }
 }
 
-/// Drops what no controller reads, as upstream strips managedFields.
-fn strip_managed_fields<K: Resource>(obj: &mut K) {
+/// Drops what no controller reads, as upstream strips managedFields; pods
+/// are slimmed further ([`slim_pod`]).
+fn strip_managed_fields<K: Resource + 'static>(obj: &mut K) {
     obj.meta_mut().managed_fields = None;
+    if let Some(pod) = (obj as &mut dyn Any).downcast_mut::<Pod>() {
+        slim_pod(pod);
+    }
+}
+
+/// What the controllers read of a cached pod: its metadata and status, and of
+/// its spec only nodeName, the node affinity (a daemon pod's pin), hostname and
+/// subdomain. A typed container alone is 2 KiB (inline probes, lifecycle and
+/// security context), so at 10,000 pods the rest of the spec would be a large
+/// share of the controller-manager's memory. Controllers never write a cached
+/// pod back whole (they patch), so nothing stripped here can be lost.
+fn slim_pod(pod: &mut Pod) {
+    let Some(spec) = pod.spec.take() else { return };
+    pod.spec = Some(PodSpec {
+        node_name: spec.node_name,
+        affinity: spec
+            .affinity
+            .and_then(|a| a.node_affinity)
+            .map(|n| Affinity { node_affinity: Some(n), ..Default::default() }),
+        hostname: spec.hostname,
+        subdomain: spec.subdomain,
+        ..Default::default()
+    });
 }
 
 fn namespace_of<K: Resource>(obj: &K) -> String {
