@@ -3,8 +3,10 @@
 //! an in-memory fake runtime.
 
 pub mod backoff;
+pub mod cgroups;
 pub mod env;
 pub mod events;
+pub mod eviction;
 pub mod fleet;
 pub mod lease;
 pub mod logs;
@@ -18,7 +20,9 @@ pub mod runtime;
 pub mod server;
 pub mod spec;
 pub mod static_pods;
+pub mod stats;
 pub mod status;
+pub mod streaming;
 pub mod volumes;
 
 use std::future::Future;
@@ -147,8 +151,15 @@ async fn serve(
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut tasks = tokio::task::JoinSet::new();
     {
-        let app = server::api_router(health.clone(), metrics.clone(), workers.clone(), config.root_dir.clone())
-            .layer(axum::middleware::from_fn_with_state(config.anonymous_auth, server::authenticate));
+        let app = server::api_router(
+            health.clone(),
+            metrics.clone(),
+            workers.clone(),
+            Arc::clone(&runtime),
+            config.root_dir.clone(),
+            config.node_name.clone(),
+        )
+        .layer(axum::middleware::from_fn_with_state(config.anonymous_auth, server::authenticate));
         let mut stop = stop_rx.clone();
         tasks.spawn(async move {
             let identify =
@@ -185,7 +196,7 @@ async fn serve(
         runtime_version: format!("{runtime_name}://{runtime_version}"),
         kubelet_port: bound.port(),
         runtime_ready: Ok(()),
-        pressure: machine::pressure(&config.root_dir),
+        pressure: eviction::pressure(&eviction::met(&config.eviction_hard, &eviction::observe(&config.root_dir))),
         machine,
     };
     let (_, allocatable) = node::resources(&config, &facts.machine);
@@ -223,9 +234,11 @@ async fn serve(
         id_scheme: format!("{runtime_name}://"),
         host_ip: ip.to_string(),
         backoff: Mutex::default(),
+        evictions: Mutex::default(),
         allocatable,
         config,
     });
+    tasks.spawn(eviction::run(Arc::clone(&ctx), workers.clone(), stop_rx.clone()));
     tasks.spawn(pod_workers::run(ctx, workers, stop_rx.clone()));
 
     let _ = stop.wait_for(|s| *s).await;

@@ -48,40 +48,12 @@ pub fn read(root_dir: &Path) -> MachineInfo {
     }
 }
 
-/// Upstream's default hard eviction thresholds the node conditions use.
-pub const MEMORY_AVAILABLE_MIN: u64 = 100 << 20;
-pub const NODEFS_AVAILABLE_MIN_PERCENT: u64 = 10;
-
-/// Resource pressure the node reports, judged against the default hard eviction thresholds.
+/// Resource pressure the node reports (from the eviction thresholds met, see [`crate::eviction`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Pressure {
     pub memory: bool,
     pub disk: bool,
-}
-
-/// Reads the current pressure: `memory.available < 100Mi`, `nodefs.available < 10%`.
-pub fn pressure(root_dir: &Path) -> Pressure {
-    let available = std::fs::read_to_string("/proc/meminfo").ok().and_then(|m| meminfo_bytes(&m, "MemAvailable:"));
-    let mut dir = root_dir.to_path_buf();
-    while !dir.exists() && dir.pop() {}
-    let fs = rustix::fs::statvfs(&dir)
-        .ok()
-        .map(|s| (s.f_blocks.saturating_mul(s.f_frsize), s.f_bavail.saturating_mul(s.f_frsize)));
-    judge(available, fs)
-}
-
-/// The thresholds applied to `MemAvailable` and the root filesystem's `(total, available)` bytes.
-pub fn judge(memory_available: Option<u64>, fs: Option<(u64, u64)>) -> Pressure {
-    let disk = fs.is_some_and(|(total, available)| {
-        total > 0 && available.saturating_mul(100) < total.saturating_mul(NODEFS_AVAILABLE_MIN_PERCENT)
-    });
-    Pressure { memory: memory_available.is_some_and(|a| a < MEMORY_AVAILABLE_MIN), disk }
-}
-
-fn meminfo_bytes(meminfo: &str, field: &str) -> Option<u64> {
-    let line = meminfo.lines().find(|l| l.starts_with(field))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024)
+    pub pid: bool,
 }
 
 fn mem_total_bytes(meminfo: &str) -> Option<u64> {
@@ -119,14 +91,6 @@ mod tests {
         assert!(m.filesystem_bytes > 0, "statvfs of the nearest existing ancestor");
         assert!(!m.kernel_version.is_empty());
         assert_eq!(mem_total_bytes("MemTotal:       16318484 kB\n"), Some(16318484 * 1024));
-        assert_eq!(meminfo_bytes("MemTotal: 1 kB\nMemAvailable:  2048 kB\n", "MemAvailable:"), Some(2048 * 1024));
-        assert_eq!(judge(Some(1 << 30), Some((100, 50))), Pressure::default());
-        assert_eq!(
-            judge(Some(50 << 20), Some((100, 50))),
-            Pressure { memory: true, disk: false },
-            "under 100Mi available"
-        );
-        assert_eq!(judge(Some(1 << 30), Some((100, 9))), Pressure { memory: false, disk: true }, "under 10% available");
         assert_eq!(
             pretty_name("NAME=x\nPRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\n").as_deref(),
             Some("Debian GNU/Linux 12 (bookworm)")

@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::{
-    DaemonEndpoint, Node, NodeAddress, NodeCondition, NodeDaemonEndpoints, NodeSpec, NodeStatus, NodeSystemInfo,
+    DaemonEndpoint, Node, NodeAddress, NodeCondition, NodeDaemonEndpoints, NodeSpec, NodeStatus, NodeSystemInfo, Taint,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity as K8sQuantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
@@ -86,11 +86,15 @@ pub fn resources(config: &Config, m: &MachineInfo) -> (BTreeMap<String, K8sQuant
         ("hugepages-2Mi".to_owned(), Quantity::from_value(0, Format::DecimalSI)),
     ]);
     let mut eviction: BTreeMap<String, Quantity> = BTreeMap::new();
-    eviction.insert("memory".into(), Quantity::from_value(100 << 20, Format::BinarySI));
-    eviction.insert(
-        "ephemeral-storage".into(),
-        Quantity::from_value(i64::try_from(m.filesystem_bytes / 10).unwrap_or(0), Format::DecimalSI),
-    );
+    for t in &config.eviction_hard {
+        let (resource, capacity) = match t.signal {
+            crate::eviction::Signal::MemoryAvailable => ("memory", m.memory_bytes),
+            crate::eviction::Signal::NodeFsAvailable => ("ephemeral-storage", m.filesystem_bytes),
+            _ => continue,
+        };
+        let minimum = t.minimum(i64::try_from(capacity).unwrap_or(i64::MAX));
+        eviction.insert(resource.into(), Quantity::from_value(minimum, Format::DecimalSI));
+    }
     let mut allocatable = BTreeMap::new();
     for (name, cap) in &capacity {
         let mut value = cap.clone();
@@ -152,7 +156,11 @@ pub fn status(config: &Config, facts: &NodeFacts, previous: Option<&NodeStatus>)
     let mut conditions = vec![
         memory,
         disk,
-        condition("PIDPressure", false, "KubeletHasSufficientPID", "kubelet has sufficient PID available", &now),
+        if facts.pressure.pid {
+            condition("PIDPressure", true, "KubeletHasInsufficientPID", "kubelet has insufficient PID available", &now)
+        } else {
+            condition("PIDPressure", false, "KubeletHasSufficientPID", "kubelet has sufficient PID available", &now)
+        },
         ready,
     ];
     if let Some(prev) = previous.and_then(|p| p.conditions.as_ref()) {
@@ -250,6 +258,47 @@ pub async fn register(api: &Api<Node>, config: &Config, facts: &NodeFacts) -> Re
     }
 }
 
+/// The `NoSchedule` taints of the pressure conditions.
+pub const PRESSURE_TAINTS: [&str; 3] =
+    ["node.kubernetes.io/memory-pressure", "node.kubernetes.io/disk-pressure", "node.kubernetes.io/pid-pressure"];
+
+/// The node's taints with the pressure taints matching `pressure`.
+pub fn pressure_taints(existing: &[Taint], pressure: crate::machine::Pressure) -> Vec<Taint> {
+    let mut taints: Vec<Taint> =
+        existing.iter().filter(|t| !PRESSURE_TAINTS.contains(&t.key.as_str())).cloned().collect();
+    for (key, on) in PRESSURE_TAINTS.iter().zip([pressure.memory, pressure.disk, pressure.pid]) {
+        if on {
+            taints.push(Taint { key: (*key).to_owned(), effect: "NoSchedule".into(), value: None, time_added: None });
+        }
+    }
+    taints
+}
+
+/// Keeps the pressure taints (`node.kubernetes.io/memory-pressure:NoSchedule`
+/// and friends) in line with the conditions. Upstream's node lifecycle
+/// controller does this (TaintNodesByCondition); this controller-manager
+/// does not, so the kubelet keeps its own node's.
+pub async fn sync_pressure_taints(
+    api: &Api<Node>,
+    name: &str,
+    pressure: crate::machine::Pressure,
+) -> Result<(), Error> {
+    let err = |source| Error::StatusUpdateFailed { node: name.to_owned(), source };
+    let node = api.get(name).await.map_err(err)?;
+    let existing = node.spec.as_ref().and_then(|s| s.taints.clone()).unwrap_or_default();
+    let wanted = pressure_taints(&existing, pressure);
+    if wanted == existing {
+        return Ok(());
+    }
+    tracing::info!(node = name, ?pressure, "updating the node's pressure taints");
+    let patch = serde_json::json!({
+        "metadata": { "resourceVersion": node.metadata.resource_version },
+        "spec": { "taints": if wanted.is_empty() { serde_json::Value::Null } else { serde_json::json!(wanted) } },
+    });
+    api.patch(name, &PatchParams::default(), &Patch::Merge(&patch)).await.map_err(err)?;
+    Ok(())
+}
+
 /// Posts `status` through `nodes/NAME/status`.
 pub async fn post_status(api: &Api<Node>, name: &str, status: &NodeStatus) -> Result<Node, Error> {
     let patch = serde_json::json!({ "status": status });
@@ -268,13 +317,21 @@ pub async fn status_loop(
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
     let mut last_posted: Option<(NodeStatus, Instant)> = None;
+    let mut taints_applied: Option<crate::machine::Pressure> = None;
     loop {
         facts.runtime_ready = match tokio::time::timeout(Duration::from_secs(10), runtime.version()).await {
             Ok(Ok(_)) => Ok(()),
             Ok(Err(e)) => Err(format!("container runtime is down: {e}")),
             Err(_) => Err("container runtime is down: version call timed out".into()),
         };
-        facts.pressure = crate::machine::pressure(&config.root_dir);
+        let met = crate::eviction::met(&config.eviction_hard, &crate::eviction::observe(&config.root_dir));
+        facts.pressure = crate::eviction::pressure(&met);
+        if taints_applied != Some(facts.pressure) {
+            match sync_pressure_taints(&api, &config.node_name, facts.pressure).await {
+                Ok(()) => taints_applied = Some(facts.pressure),
+                Err(e) => tracing::warn!(error = %e, "error updating the node's pressure taints, will retry"),
+            }
+        }
         let next = status(&config, &facts, last_posted.as_ref().map(|(s, _)| s));
         let due = match &last_posted {
             None => true,
@@ -332,6 +389,7 @@ mod tests {
     #[test]
     fn allocatable_subtracts_reservations_and_eviction_thresholds() {
         let mut config = Config::fake("n1", None, PathBuf::from("/tmp"));
+        config.eviction_hard = crate::eviction::parse(crate::eviction::DEFAULT_EVICTION_HARD).unwrap();
         config.kube_reserved = crate::options::parse_reserved("kube-reserved", "cpu=500m,memory=1Gi").unwrap();
         config.system_reserved = crate::options::parse_reserved("system-reserved", "cpu=500m").unwrap();
         let (cap, alloc) = resources(&config, &facts().machine);

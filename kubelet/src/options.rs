@@ -23,6 +23,8 @@ pub enum Error {
     Reserved { flag: &'static str, value: String, reason: String },
     #[error("invalid serving flags: {0}")]
     Tls(String),
+    #[error("invalid --eviction-hard {value:?}: {reason}")]
+    EvictionHard { value: String, reason: String },
     #[error("cannot determine the node name: {0}")]
     Hostname(String),
 }
@@ -132,6 +134,22 @@ pub struct Options {
     #[arg(long, default_value_t = 40)]
     pub node_lease_duration_seconds: i32,
 
+    /// Hard eviction thresholds: `signal<quantity` or `signal<percent%`, comma-separated
+    /// (memory.available, nodefs.available, nodefs.inodesFree, imagefs.available,
+    /// imagefs.inodesFree, pid.available); empty disables hard eviction. Default with a
+    /// real runtime: upstream's `memory.available<100Mi,nodefs.available<10%,imagefs.available<15%,
+    /// nodefs.inodesFree<5%`; with `fake://` none (a simulated node uses none of this machine).
+    #[arg(long)]
+    pub eviction_hard: Option<String>,
+
+    /// Put pods under QoS cgroups (`kubepods`, `kubepods/burstable`, `kubepods/besteffort`).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub cgroups_per_qos: bool,
+
+    /// The root of the pods' cgroups.
+    #[arg(long, default_value = "/")]
+    pub cgroup_root: String,
+
     #[command(flatten)]
     pub logging: LoggingOptions,
 }
@@ -171,6 +189,9 @@ pub struct Config {
     pub node_status_update_frequency: Duration,
     pub node_status_report_frequency: Duration,
     pub node_lease_duration_seconds: i32,
+    pub eviction_hard: Vec<crate::eviction::Threshold>,
+    /// `--cgroup-root` when `--cgroups-per-qos`; `None` leaves the cgroup parent to the runtime.
+    pub cgroup_root: Option<String>,
 }
 
 impl Options {
@@ -224,12 +245,26 @@ impl Options {
             node_status_update_frequency: self.node_status_update_frequency,
             node_status_report_frequency: self.node_status_report_frequency,
             node_lease_duration_seconds: self.node_lease_duration_seconds.max(1),
+            eviction_hard: self.eviction_thresholds()?,
+            cgroup_root: self.cgroups_per_qos.then(|| self.cgroup_root.clone()),
         })
     }
 }
 
+impl Options {
+    fn eviction_thresholds(&self) -> Result<Vec<crate::eviction::Threshold>, Error> {
+        let value = match (&self.eviction_hard, self.container_runtime_endpoint.starts_with("fake://")) {
+            (Some(v), _) => v.as_str(),
+            (None, true) => "",
+            (None, false) => crate::eviction::DEFAULT_EVICTION_HARD,
+        };
+        crate::eviction::parse(value).map_err(|reason| Error::EvictionHard { value: value.to_owned(), reason })
+    }
+}
+
 impl Config {
-    /// A configuration for tests and embedding: fake runtime, no servers.
+    /// A configuration for tests and embedding: fake runtime, no servers, no
+    /// eviction thresholds (a simulated node uses none of this machine).
     pub fn fake(node_name: &str, kubeconfig: Option<PathBuf>, root_dir: PathBuf) -> Self {
         Config {
             kubeconfig,
@@ -255,6 +290,8 @@ impl Config {
             node_status_update_frequency: Duration::from_secs(10),
             node_status_report_frequency: Duration::from_secs(300),
             node_lease_duration_seconds: 40,
+            eviction_hard: vec![],
+            cgroup_root: None,
         }
     }
 }
@@ -334,6 +371,10 @@ mod tests {
         assert_eq!(c.node_name, "node-a", "node names are lowercased as upstream");
         assert_eq!(c.runtime, RuntimeEndpoint::Unix("/run/containerd/containerd.sock".into()));
         assert_eq!(c.cluster_domain, "cluster.local");
+        assert_eq!(c.eviction_hard, crate::eviction::parse(crate::eviction::DEFAULT_EVICTION_HARD).unwrap());
+        let fake =
+            Options::try_parse_from(["kubelet", "--hostname-override=n", "--container-runtime-endpoint=fake://"]);
+        assert!(fake.unwrap().config().unwrap().eviction_hard.is_empty(), "a simulated node has no thresholds");
     }
 
     #[test]
@@ -368,5 +409,6 @@ mod tests {
         assert!(bad(&["--container-runtime-endpoint=tcp://x"]).contains("--container-runtime-endpoint"));
         assert!(bad(&["--kube-reserved=gpu=1"]).contains("--kube-reserved"));
         assert!(bad(&["--node-labels=novalue"]).contains("--node-labels"));
+        assert!(bad(&["--eviction-hard=memory.available>1Gi"]).contains("--eviction-hard"));
     }
 }

@@ -36,8 +36,31 @@ pub struct Context {
     /// `containerd://`, `fake://`: the containerID prefix.
     pub id_scheme: String,
     pub backoff: Mutex<Backoff>,
+    /// Pods the eviction manager evicts, with the eviction message, by UID.
+    pub evictions: Mutex<HashMap<String, String>>,
     pub allocatable: BTreeMap<String, Quantity>,
     pub recorder: Recorder,
+}
+
+impl Context {
+    /// Asks the worker of `uid` to evict its pod with `message`.
+    pub fn request_eviction(&self, uid: &str, message: String) {
+        self.evictions.lock().unwrap_or_else(|p| p.into_inner()).insert(uid.to_owned(), message);
+    }
+
+    /// Whether `uid` has been evicted (or is being).
+    pub fn is_evicted(&self, uid: &str) -> bool {
+        self.evictions.lock().unwrap_or_else(|p| p.into_inner()).contains_key(uid)
+    }
+
+    fn eviction_of(&self, uid: &str) -> Option<String> {
+        self.evictions.lock().unwrap_or_else(|p| p.into_inner()).get(uid).cloned()
+    }
+
+    /// Forgets the eviction of a pod that is gone.
+    pub fn forget_eviction(&self, uid: &str) {
+        self.evictions.lock().unwrap_or_else(|p| p.into_inner()).remove(uid);
+    }
 }
 
 impl std::fmt::Debug for Context {
@@ -207,6 +230,12 @@ impl Worker {
         }
         let api_terminal =
             matches!(pod.status.as_ref().and_then(|s| s.phase.as_deref()), Some("Succeeded") | Some("Failed"));
+        if !self.terminal
+            && !api_terminal
+            && let Some(message) = self.ctx.eviction_of(&self.key.uid)
+        {
+            return self.evict(pod, message).await;
+        }
         let snap = self.snapshot().await?;
         if self.terminal || api_terminal {
             self.stop_all(&snap, 0).await;
@@ -240,13 +269,7 @@ impl Worker {
             Err(runtime::Error::NotFound { .. }) => return Ok(Outcome::Requeue(Duration::from_millis(200))),
             Err(e) => return Err(e.into()),
         };
-        let sandbox_config = spec::sandbox_config(
-            pod,
-            sandbox.attempt,
-            &self.ctx.config.root_dir,
-            &self.ctx.config.cluster_dns,
-            &self.ctx.config.cluster_domain,
-        );
+        let sandbox_config = self.sandbox_config(pod, sandbox.attempt);
         self.collect_garbage(&snap, &sandbox.id).await;
         let (views, max_attempt) = self.container_views(Some(pod), &snap, Some(&sandbox.id)).await?;
         let facts = env::PodFacts {
@@ -448,17 +471,26 @@ impl Worker {
         None
     }
 
-    async fn create_sandbox(&mut self, pod: &Pod, snap: &Snapshot) -> Result<runtime::SandboxStatus, Error> {
-        // A dead sandbox takes its containers with it: stop them before starting over.
-        self.stop_all(snap, 0).await;
-        let attempt = snap.sandboxes.first().map(|s| s.attempt + 1).unwrap_or(0);
-        let config = spec::sandbox_config(
+    /// The sandbox configuration, with the pod's QoS cgroup parent when `--cgroups-per-qos`.
+    fn sandbox_config(&self, pod: &Pod, attempt: u32) -> runtime::SandboxConfig {
+        let mut config = spec::sandbox_config(
             pod,
             attempt,
             &self.ctx.config.root_dir,
             &self.ctx.config.cluster_dns,
             &self.ctx.config.cluster_domain,
         );
+        if let Some(root) = &self.ctx.config.cgroup_root {
+            config.cgroup_parent = crate::cgroups::pod_parent(root, &status::qos_class(pod), &self.key.uid);
+        }
+        config
+    }
+
+    async fn create_sandbox(&mut self, pod: &Pod, snap: &Snapshot) -> Result<runtime::SandboxStatus, Error> {
+        // A dead sandbox takes its containers with it: stop them before starting over.
+        self.stop_all(snap, 0).await;
+        let attempt = snap.sandboxes.first().map(|s| s.attempt + 1).unwrap_or(0);
+        let config = self.sandbox_config(pod, attempt);
         let _ = tokio::fs::create_dir_all(&config.log_directory).await;
         let id = self.ctx.runtime.run_pod_sandbox(&config).await?;
         tracing::info!(pod = %self.key.full_name(), sandbox = %id, attempt, "started pod sandbox");

@@ -66,13 +66,15 @@ impl Workers {
             });
             return;
         }
+        tracing::debug!(pod = %key.full_name(), "new pod, starting its worker");
         let (tx, rx) = watch::channel(Some(Arc::new(pod)));
         let wake = Arc::new(Notify::new());
         map.insert(key.uid.clone(), Handle { pod: tx, wake: Arc::clone(&wake) });
         let workers = self.clone();
         let ctx = Arc::clone(ctx);
         tokio::spawn(async move {
-            run_worker(ctx, key.clone(), rx, Arc::clone(&wake)).await;
+            run_worker(Arc::clone(&ctx), key.clone(), rx, Arc::clone(&wake)).await;
+            ctx.forget_eviction(&key.uid);
             let mut map = workers.lock();
             // Only this worker's own entry: a newer one may have replaced it.
             if map.get(&key.uid).is_some_and(|h| Arc::ptr_eq(&h.wake, &wake)) {
@@ -89,6 +91,10 @@ impl Workers {
     }
 
     /// Wakes the worker of `uid`, if any.
+    pub fn wake_pod(&self, uid: &str) {
+        self.wake(uid);
+    }
+
     fn wake(&self, uid: &str) {
         if let Some(h) = self.lock().get(uid) {
             h.wake.notify_one();
@@ -217,6 +223,9 @@ async fn cleanup_orphans(ctx: &Arc<Context>, workers: &Workers) {
         tracing::info!(sandbox = %s.id, pod = %format!("{}/{}", s.namespace, s.name), "removing orphaned pod sandbox");
         let _ = ctx.runtime.stop_pod_sandbox(&s.id).await;
         let _ = ctx.runtime.remove_pod_sandbox(&s.id).await;
+        if let Some(root) = &ctx.config.cgroup_root {
+            crate::cgroups::remove_pod_eventually(root, &s.uid).await;
+        }
     }
 }
 

@@ -1,5 +1,5 @@
-//! Container probes (startup, readiness, liveness) with exec, httpGet and
-//! tcpSocket handlers, thresholds and periods as upstream's `prober`:
+//! Container probes (startup, readiness, liveness) with exec, httpGet,
+//! tcpSocket and grpc handlers, thresholds and periods as upstream's `prober`:
 //! readiness starts failed and liveness/startup successful-until-proven
 //! otherwise; a result flips after `successThreshold` / `failureThreshold`
 //! consecutive outcomes; nothing but startup runs before startup succeeds.
@@ -13,6 +13,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::runtime::SharedRuntime;
+
+pub mod grpc;
 
 /// Which probe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -227,8 +229,9 @@ async fn run_probe(
             )),
         };
     }
-    if probe.grpc.is_some() {
-        return Err("gRPC probes are not supported yet".into());
+    if let Some(g) = &probe.grpc {
+        let port = u16::try_from(g.port).map_err(|_| format!("invalid gRPC port {}", g.port))?;
+        return grpc::check(pod_ip, port, g.service.as_deref().unwrap_or_default(), timeout).await;
     }
     Err("probe has no handler".into())
 }

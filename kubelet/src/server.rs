@@ -1,5 +1,6 @@
 //! The kubelet's endpoints: the HTTPS kubelet API (`/healthz`, `/pods`,
-//! `/containerLogs/<ns>/<pod>/<container>`, `/metrics`) on `--port` and the
+//! `/containerLogs/<ns>/<pod>/<container>`, `/exec`, `/attach`,
+//! `/portForward`, `/metrics`) on `--port` and the
 //! plain-HTTP `/healthz` on `--healthz-port`. As upstream's defaults
 //! (`--anonymous-auth=true`, `--authorization-mode=AlwaysAllow`), requests are
 //! not authenticated yet.
@@ -9,7 +10,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, RawQuery, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -19,21 +20,130 @@ use rustkube_component_base::health::{Health, Metrics};
 
 use crate::logs;
 use crate::pod_workers::Workers;
+use crate::runtime::SharedRuntime;
 use crate::spec::{self, PodKey};
+use crate::streaming::{self, PathParams, Refusal, Session};
 
 #[derive(Debug, Clone)]
 struct ApiState {
     workers: Workers,
     root_dir: PathBuf,
+    runtime: SharedRuntime,
+    node_name: String,
+    cpu: std::sync::Arc<crate::stats::CpuSampler>,
 }
 
 /// The kubelet API's router.
-pub fn api_router(health: Health, metrics: Metrics, workers: Workers, root_dir: PathBuf) -> Router {
+pub fn api_router(
+    health: Health,
+    metrics: Metrics,
+    workers: Workers,
+    runtime: SharedRuntime,
+    root_dir: PathBuf,
+    node_name: String,
+) -> Router {
     let api = Router::new()
         .route("/pods", get(list_pods))
         .route("/containerLogs/{namespace}/{pod}/{container}", get(container_logs))
-        .with_state(ApiState { workers, root_dir });
+        .route("/exec/{namespace}/{pod}/{container}", get(exec).post(exec))
+        .route("/exec/{namespace}/{pod}/{uid}/{container}", get(exec).post(exec))
+        .route("/attach/{namespace}/{pod}/{container}", get(attach).post(attach))
+        .route("/attach/{namespace}/{pod}/{uid}/{container}", get(attach).post(attach))
+        .route("/portForward/{namespace}/{pod}", get(port_forward).post(port_forward))
+        .route("/portForward/{namespace}/{pod}/{uid}", get(port_forward).post(port_forward))
+        .route("/stats/summary", get(stats_summary))
+        .with_state(ApiState { workers, root_dir, runtime, node_name, cpu: Default::default() });
     rustkube_component_base::health::router(health, metrics).merge(api)
+}
+
+/// `/stats/summary`: node and pod usage (upstream's `stats/v1alpha1` Summary).
+async fn stats_summary(State(state): State<ApiState>) -> Response {
+    let summary =
+        crate::stats::summary(&state.node_name, &state.root_dir, &state.runtime, &state.workers, &state.cpu).await;
+    ([(header::CONTENT_TYPE, "application/json")], summary.to_string()).into_response()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StreamKind {
+    Exec,
+    Attach,
+    PortForward,
+}
+
+/// `/exec/<ns>/<pod>[/<uid>]/<container>?command=…&input=1&output=1&error=1&tty=1`.
+async fn exec(state: State<ApiState>, path: Path<PathParams>, query: RawQuery, req: Request) -> Response {
+    stream(StreamKind::Exec, state, path, query, req).await
+}
+
+/// `/attach/<ns>/<pod>[/<uid>]/<container>?input=1&output=1&error=1&tty=1`.
+async fn attach(state: State<ApiState>, path: Path<PathParams>, query: RawQuery, req: Request) -> Response {
+    stream(StreamKind::Attach, state, path, query, req).await
+}
+
+/// `/portForward/<ns>/<pod>[/<uid>]?port=…`.
+async fn port_forward(state: State<ApiState>, path: Path<PathParams>, query: RawQuery, req: Request) -> Response {
+    stream(StreamKind::PortForward, state, path, query, req).await
+}
+
+/// Finds the pod and its container or sandbox, asks the runtime for a
+/// streaming URL and proxies the upgrade there (upstream's `getExec`,
+/// `getAttach`, `getPortForward` and `proxyStream`).
+async fn stream(
+    kind: StreamKind,
+    State(state): State<ApiState>,
+    Path(path): Path<PathParams>,
+    RawQuery(query): RawQuery,
+    req: Request,
+) -> Response {
+    let get = |k: &str| path.get(k).map(String::as_str).unwrap_or_default();
+    let (namespace, name) = (get("namespace"), get("pod"));
+    let mut params = match streaming::Params::parse(query.as_deref()) {
+        Ok(p) => p,
+        Err(r) => return r.into_response(),
+    };
+    if kind != StreamKind::PortForward
+        && let Err(r) = params.check_streams()
+    {
+        return r.into_response();
+    }
+    let Some(pod) = find_pod(&state.workers, namespace, name) else {
+        return streaming::status_response(StatusCode::NOT_FOUND, "pod does not exist");
+    };
+    let key = PodKey::of(&pod);
+    let requested_uid = get("uid");
+    let session = async {
+        if !requested_uid.is_empty() && requested_uid != key.uid {
+            return Err(Refusal {
+                code: StatusCode::NOT_FOUND,
+                message: format!("pod not found ({:?})", key.full_name()),
+            });
+        }
+        Ok(match kind {
+            StreamKind::Exec => Session::Exec {
+                container_id: streaming::running_container(&state.runtime, &key.uid, get("container")).await?,
+            },
+            StreamKind::Attach => Session::Attach {
+                container_id: streaming::running_container(&state.runtime, &key.uid, get("container")).await?,
+            },
+            StreamKind::PortForward => Session::PortForward {
+                sandbox_id: streaming::ready_sandbox(&state.runtime, &key.uid, &key.full_name()).await?,
+            },
+        })
+    };
+    let url = match session.await {
+        Ok(session) => streaming::url(&state.runtime, &session, &params).await,
+        Err(r) => Err(r),
+    };
+    match url {
+        Ok(url) => {
+            tracing::debug!(pod = %key.full_name(), ?kind, %url, "proxying a stream to the runtime");
+            streaming::proxy(&url, req).await
+        }
+        Err(r) => {
+            tracing::info!(pod = %key.full_name(), ?kind, error = %r.message, "refusing a stream");
+            r.into_response()
+        }
+    }
 }
 
 /// `/pods`: the pods this kubelet runs, as a `PodList`.

@@ -233,6 +233,7 @@ pub fn container_config(
         annotations,
         log_path: format!("{}/{attempt}.log", container.name),
         stdin: container.stdin.unwrap_or(false),
+        stdin_once: container.stdin_once.unwrap_or(false),
         tty: container.tty.unwrap_or(false),
         cpu_shares,
         cpu_quota,

@@ -332,7 +332,11 @@ pub fn generate(pod: &Pod, view: &PodView) -> PodStatus {
             conditions.push(c.clone());
         }
     }
-    let now = Time(jiff::Timestamp::now());
+    // Whole seconds, as the API stores times: the posted status then equals
+    // what comes back, and the next sync does not post it again.
+    let now = Time(
+        jiff::Timestamp::from_second(jiff::Timestamp::now().as_second()).unwrap_or_else(|_| jiff::Timestamp::now()),
+    );
     for c in &mut conditions {
         let prev = old.conditions.iter().flatten().find(|o| o.type_ == c.type_);
         c.last_transition_time = match prev {

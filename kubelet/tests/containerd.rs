@@ -6,201 +6,13 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
+use common::runtime_node::start;
 use common::*;
 use k8s_openapi::api::core::v1::Pod;
 use kube::Api;
-
-const INSTALL: &str =
-    "apt-get install -y containerd runc containernetworking-plugins busybox-static gcc libc6-dev curl util-linux";
-
-fn require() {
-    let missing: Vec<&str> = [
-        ("containerd", "/usr/bin/containerd"),
-        ("runc", "/usr/sbin/runc"),
-        ("ctr", "/usr/bin/ctr"),
-        ("bridge CNI plugin", "/usr/lib/cni/bridge"),
-        ("host-local CNI plugin", "/usr/lib/cni/host-local"),
-        ("loopback CNI plugin", "/usr/lib/cni/loopback"),
-        ("busybox", "/bin/busybox"),
-        ("curl", "/usr/bin/curl"),
-        ("nsenter", "/usr/bin/nsenter"),
-    ]
-    .iter()
-    .filter(|(_, p)| !Path::new(p).exists())
-    .map(|(n, _)| *n)
-    .collect();
-    assert!(missing.is_empty(), "missing {missing:?}; install them with: {INSTALL}");
-    assert!(
-        Command::new("id").arg("-u").output().map(|o| o.stdout == b"0\n").unwrap_or(false),
-        "these tests need root (network namespaces, containerd)"
-    );
-}
-
-fn images_script() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/images/images.sh")
-}
-
-fn run(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap_or_else(|e| panic!("running {cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// A containerd in a network namespace of its own, torn down on drop.
-struct RuntimeNode {
-    netns: String,
-    dir: PathBuf,
-    socket: PathBuf,
-    containerd: Option<Child>,
-    subnet: String,
-}
-
-impl RuntimeNode {
-    fn start(index: u8) -> Self {
-        require();
-        let netns = format!("rkk-{}-{index}", std::process::id());
-        let dir = PathBuf::from(format!("/var/tmp/rkk-{}-{index}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        for d in ["root", "state", "cni", "ipam", "images"] {
-            std::fs::create_dir_all(dir.join(d)).unwrap();
-        }
-        let subnet = format!("10.244.{index}.0/24");
-        let mut node = RuntimeNode { netns, socket: dir.join("c.sock"), dir, containerd: None, subnet };
-        let script = images_script();
-        let config = run(Command::new(&script)
-            .arg("containerd-config")
-            .arg(node.dir.join("root"))
-            .arg(node.dir.join("state"))
-            .arg(&node.socket)
-            .arg(node.dir.join("cni")));
-        std::fs::write(node.dir.join("config.toml"), config).unwrap();
-        let cni = run(Command::new(&script)
-            .args(["cni-config", "rustkube", "rkbr0", &node.subnet])
-            .arg(node.dir.join("ipam")));
-        std::fs::write(node.dir.join("cni/10-rustkube.conflist"), cni).unwrap();
-        run(Command::new("ip").args(["netns", "add", &node.netns]));
-        run(Command::new("ip").args(["-n", &node.netns, "link", "set", "lo", "up"]));
-        let log = std::fs::File::create(node.dir.join("containerd.log")).unwrap();
-        let child = Command::new("nsenter")
-            .arg(format!("--net=/run/netns/{}", node.netns))
-            .arg("containerd")
-            .arg("--config")
-            .arg(node.dir.join("config.toml"))
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("starting containerd");
-        node.containerd = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while !node.socket.exists() {
-            assert!(
-                Instant::now() < deadline,
-                "containerd did not create {} in 20s:\n{}",
-                node.socket.display(),
-                node.log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let pause = node.dir.join("images/pause.tar");
-        let busybox = node.dir.join("images/busybox.tar");
-        run(Command::new(&script).args(["build", "pause"]).arg(&pause));
-        run(Command::new(&script).args(["build", "busybox"]).arg(&busybox));
-        run(Command::new(&script).arg("import").arg(&node.socket).arg(&pause).arg(&busybox));
-        node
-    }
-
-    fn endpoint(&self) -> String {
-        format!("unix://{}", self.socket.display())
-    }
-
-    fn log(&self) -> String {
-        let text = std::fs::read_to_string(self.dir.join("containerd.log")).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        lines[lines.len().saturating_sub(40)..].join("\n")
-    }
-
-    /// Runs a command in the namespace (network only, as containerd).
-    fn in_netns(&self, args: &[&str]) -> std::process::Output {
-        Command::new("nsenter").arg(format!("--net=/run/netns/{}", self.netns)).args(args).output().expect("nsenter")
-    }
-
-    fn cleanup(&mut self) {
-        // Stop and remove every pod sandbox through CRI, so CNI and the shims let go.
-        let socket = self.socket.clone();
-        let _ = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
-            rt.block_on(async {
-                use rustkube_kubelet::runtime::Runtime;
-                let Ok(cri) = rustkube_kubelet::runtime::cri::CriRuntime::connect(&socket).await else { return };
-                let _ = tokio::time::timeout(Duration::from_secs(30), async {
-                    for s in cri.list_pod_sandboxes().await.unwrap_or_default() {
-                        let _ = cri.stop_pod_sandbox(&s.id).await;
-                        let _ = cri.remove_pod_sandbox(&s.id).await;
-                    }
-                })
-                .await;
-            });
-        })
-        .join();
-        if let Some(mut c) = self.containerd.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-        // Shims that outlived containerd: find them by the socket they serve.
-        let needle = self.socket.display().to_string();
-        if let Ok(entries) = std::fs::read_dir("/proc") {
-            for e in entries.flatten() {
-                let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else { continue };
-                let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-                if String::from_utf8_lossy(&cmdline).contains(&needle) {
-                    let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
-                }
-            }
-        }
-        // Mounts left under our directory, deepest first.
-        let prefix = self.dir.display().to_string();
-        let mut mounts: Vec<String> = std::fs::read_to_string("/proc/self/mountinfo")
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|l| l.split(' ').nth(4).map(str::to_owned))
-            .filter(|m| m.starts_with(&prefix))
-            .collect();
-        mounts.sort_by_key(|m| std::cmp::Reverse(m.len()));
-        for m in mounts {
-            let _ = Command::new("umount").arg("-l").arg(&m).status();
-        }
-        let _ = Command::new("ip").args(["netns", "del", &self.netns]).status();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-impl Drop for RuntimeNode {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            eprintln!("--- containerd log ({}) ---\n{}", self.netns, self.log());
-        }
-        self.cleanup();
-    }
-}
-
-/// A containerd node and the kubelet root dir inside its directory, so the
-/// node's cleanup also takes the kubelet's mounts (tmpfs emptyDirs) away.
-fn start(index: u8) -> (RuntimeNode, PathBuf) {
-    let node = tokio::task::block_in_place(|| RuntimeNode::start(index));
-    let root = node.dir.join("kubelet");
-    std::fs::create_dir_all(&root).unwrap();
-    (node, root)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn busybox_pods_run_their_command_and_report_the_exit_code() {
@@ -248,6 +60,7 @@ async fn busybox_pods_run_their_command_and_report_the_exit_code() {
             test \"$(cat /sys/fs/cgroup/memory/memory.limit_in_bytes)\" = 67108864 || exit 11; \
             test \"$(cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us)\" = 50000 || exit 12; \
             test \"$(cat /sys/fs/cgroup/cpu/cpu.shares)\" = 512 || exit 13; \
+            grep -q ':memory:/kubepods/pod' /proc/self/cgroup || exit 14; \
         fi";
     pod("limited")
         .on_node("ctr-node-1")
@@ -268,9 +81,20 @@ async fn busybox_pods_run_their_command_and_report_the_exit_code() {
         p.status.as_ref().unwrap().container_statuses.as_ref().unwrap()[0].state.clone().unwrap().terminated.unwrap();
     assert_eq!((t.exit_code, t.reason.as_deref()), (3, Some("Error")), "$(CODE) expanded by the kubelet");
 
-    // Resource limits reach the container's cgroup.
+    // Resource limits reach the container's cgroup, under the Guaranteed QoS parent (cgroup v1).
     let p = wait_phase(&client, "limited", "Succeeded", Duration::from_secs(40)).await;
-    assert_eq!(p.status.unwrap().qos_class.as_deref(), Some("Guaranteed"));
+    assert_eq!(p.status.as_ref().unwrap().qos_class.as_deref(), Some("Guaranteed"));
+    let memory_v1 = std::path::Path::new("/sys/fs/cgroup/memory/kubepods");
+    if memory_v1.exists() {
+        let pod_cgroup = memory_v1.join(format!("pod{}", p.metadata.uid.clone().unwrap()));
+        assert!(pod_cgroup.is_dir(), "the pod's cgroup {} exists while the pod does", pod_cgroup.display());
+        delete_and_wait_gone(&client, "limited", Duration::from_secs(20)).await;
+        wait_for(Duration::from_secs(10), "the pod's cgroup removed", || {
+            let pod_cgroup = pod_cgroup.clone();
+            async move { if pod_cgroup.exists() { Err(pod_cgroup.display().to_string()) } else { Ok(()) } }
+        })
+        .await;
+    }
 
     // Its output through the kubelet API.
     let logs = |query: &str| {

@@ -462,3 +462,240 @@ async fn kubelet_api_requires_a_client_certificate_without_anonymous_auth() {
     );
     assert!(root.path().join("pki/kubelet.crt").exists(), "a self-signed serving certificate kept under the root dir");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exec_attach_and_port_forward_on_the_fake_runtime_fail_with_a_status_not_a_hang() {
+    let api = apiserver();
+    let client = api.client().await;
+    let root = tempfile::tempdir().unwrap();
+    let kubelet = kubelet(&api, "fake-node-11", "fake://", root.path(), &[]);
+    pod("web").on_node("fake-node-11").create(&client).await;
+    wait_phase(&client, "web", "Running", Duration::from_secs(20)).await;
+
+    // The kubelet API, as the apiserver's proxy calls it (a SPDY upgrade request).
+    let curl = |path: &str| {
+        let url = format!("https://127.0.0.1:{}{path}", kubelet.port());
+        let out = std::process::Command::new("curl")
+            .args(["-sk", "-m", "10", "-w", "\n%{http_code}", "-H", "Connection: Upgrade", "-H", "Upgrade: SPDY/3.1"])
+            .arg(&url)
+            .output()
+            .expect("curl");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let (body, code) = text.rsplit_once('\n').map(|(b, c)| (b.to_owned(), c.to_owned())).unwrap_or_default();
+        let status: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+        (code, status)
+    };
+    for (path, op) in [
+        ("/exec/default/web/main?command=ls&output=1", "exec"),
+        ("/attach/default/web/main?output=1", "attach"),
+        ("/portForward/default/web?port=80", "port-forward"),
+    ] {
+        let (code, status) = curl(path);
+        assert_eq!(code, "501", "{path}: {status}");
+        assert_eq!(status["kind"], "Status", "{path}: {status}");
+        assert_eq!(status["message"], format!("{op} is not supported by the fake runtime"), "{path}");
+    }
+    let (code, status) = curl("/exec/default/ghost/main?command=ls&output=1");
+    assert_eq!((code.as_str(), status["message"].as_str()), ("404", Some("pod does not exist")));
+
+    // Through the apiserver with the real kubectl: an error at once, not a hang.
+    let started = std::time::Instant::now();
+    let out = tokio::task::block_in_place(|| api.kubectl("1.33", &["exec", "web", "--", "ls"]));
+    assert!(!out.status.success(), "kubectl exec on the fake runtime fails");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("exec is not supported by the fake runtime"), "kubectl's error names the cause: {stderr}");
+    assert!(started.elapsed() < Duration::from_secs(10), "an answer, not a hang: {:?}", started.elapsed());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crossed_memory_threshold_evicts_pods_lowest_priority_first_and_taints_the_node() {
+    use k8s_openapi::api::core::v1::Event;
+    let api = apiserver();
+    let client = api.client().await;
+    let root = tempfile::tempdir().unwrap();
+    let classes: Api<k8s_openapi::api::scheduling::v1::PriorityClass> = Api::all(client.clone());
+    let high: k8s_openapi::api::scheduling::v1::PriorityClass =
+        serde_json::from_value(serde_json::json!({"metadata": {"name": "high"}, "value": 1000})).unwrap();
+    classes.create(&Default::default(), &high).await.expect("creating a PriorityClass");
+    // Bound before the kubelet starts, so it learns of them together.
+    for (name, class) in [("high", Some("high")), ("low", None), ("critical", Some("system-node-critical"))] {
+        let mut p = pod(name).on_node("fake-node-12").grace(1);
+        if let Some(class) = class {
+            p = p.spec_field("priorityClassName", serde_json::json!(class));
+        }
+        p.create(&client).await;
+    }
+    let _kubelet = kubelet(&api, "fake-node-12", "fake://", root.path(), &["--eviction-hard=memory.available<1000Ti"]);
+
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+    let phase = |p: &Pod| p.status.as_ref().and_then(|s| s.phase.clone()).unwrap_or_default();
+    let low = wait_for(Duration::from_secs(20), "pod low evicted", || {
+        let pods = pods.clone();
+        async move {
+            let low = pods.get("low").await.map_err(|e| e.to_string())?;
+            if low.status.as_ref().and_then(|s| s.reason.as_deref()) == Some("Evicted") {
+                Ok(low)
+            } else {
+                Err(summary(&low))
+            }
+        }
+    })
+    .await;
+    let high = pods.get("high").await.unwrap();
+    assert_ne!(
+        high.status.as_ref().and_then(|s| s.reason.as_deref()),
+        Some("Evicted"),
+        "the lower-priority pod goes first, one pod per period"
+    );
+    let status = low.status.clone().unwrap();
+    assert_eq!(phase(&low), "Failed");
+    let message = status.message.clone().unwrap_or_default();
+    assert!(
+        message.starts_with("The node was low on resource: memory. Threshold quantity: 1000Ti, available: "),
+        "upstream's eviction message: {message}"
+    );
+    assert_eq!(condition(&low, "DisruptionTarget").as_deref(), Some("True"), "{}", summary(&low));
+    let cs = &status.container_statuses.unwrap()[0];
+    assert!(cs.state.as_ref().and_then(|s| s.terminated.as_ref()).is_some(), "its container was killed: {cs:?}");
+
+    // Then the other one; the critical pod stays.
+    wait_for(Duration::from_secs(20), "pod high evicted", || {
+        let pods = pods.clone();
+        async move {
+            let p = pods.get("high").await.map_err(|e| e.to_string())?;
+            if p.status.as_ref().and_then(|s| s.reason.as_deref()) == Some("Evicted") {
+                Ok(())
+            } else {
+                Err(summary(&p))
+            }
+        }
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let critical = pods.get("critical").await.unwrap();
+    assert_eq!(phase(&critical), "Running", "system-critical pods are not evicted: {}", summary(&critical));
+
+    // The node: MemoryPressure and its NoSchedule taint.
+    let nodes: Api<Node> = Api::all(client.clone());
+    let node = wait_for(Duration::from_secs(10), "MemoryPressure and its taint", || {
+        let nodes = nodes.clone();
+        async move {
+            let n = nodes.get("fake-node-12").await.map_err(|e| e.to_string())?;
+            let pressure = n
+                .status
+                .as_ref()
+                .and_then(|s| s.conditions.as_ref())
+                .and_then(|c| c.iter().find(|c| c.type_ == "MemoryPressure"))
+                .map(|c| (c.status.clone(), c.reason.clone()));
+            let tainted = n.spec.as_ref().and_then(|s| s.taints.as_ref()).is_some_and(|t| {
+                t.iter().any(|t| t.key == "node.kubernetes.io/memory-pressure" && t.effect == "NoSchedule")
+            });
+            if pressure == Some(("True".into(), Some("KubeletHasInsufficientMemory".into()))) && tainted {
+                Ok(n)
+            } else {
+                Err(format!("{pressure:?} tainted={tainted}"))
+            }
+        }
+    })
+    .await;
+    assert!(node.spec.unwrap().taints.unwrap().iter().all(|t| t.key != "node.kubernetes.io/disk-pressure"));
+
+    let events: Api<Event> = Api::namespaced(client.clone(), "default");
+    let evicted = wait_for(Duration::from_secs(10), "an Evicted event for pod low", || {
+        let events = events.clone();
+        async move {
+            let list = events.list(&Default::default()).await.map_err(|e| e.to_string())?;
+            list.items
+                .into_iter()
+                .find(|e| e.reason.as_deref() == Some("Evicted") && e.involved_object.name.as_deref() == Some("low"))
+                .ok_or_else(|| "none yet".to_owned())
+        }
+    })
+    .await;
+    assert_eq!(evicted.type_.as_deref(), Some("Warning"));
+    assert_eq!(evicted.message, Some(message));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grpc_readiness_probe_follows_the_health_service_status() {
+    use common::grpc_health::HealthServer;
+    use k8s_openapi::api::core::v1::Event;
+    use rustkube_kubelet::probes::grpc::ServingStatus;
+    let health = HealthServer::default();
+    health.set("ready-svc", ServingStatus::Serving);
+    let port = health.serve().await;
+    let api = apiserver();
+    let client = api.client().await;
+    let root = tempfile::tempdir().unwrap();
+    let _kubelet = kubelet(&api, "fake-node-13", "fake://", root.path(), &[]);
+    pod("grpc")
+        .on_node("fake-node-13")
+        .spec_field("hostNetwork", serde_json::json!(true))
+        .container_field(
+            "readinessProbe",
+            serde_json::json!({"grpc": {"port": port, "service": "ready-svc"}, "periodSeconds": 1, "failureThreshold": 1}),
+        )
+        .create(&client)
+        .await;
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+    let ready_is = |want: &'static str| {
+        let pods = pods.clone();
+        async move {
+            wait_for(Duration::from_secs(15), &format!("Ready={want}"), || {
+                let pods = pods.clone();
+                async move {
+                    let p = pods.get("grpc").await.map_err(|e| e.to_string())?;
+                    if condition(&p, "Ready").as_deref() == Some(want) { Ok(p) } else { Err(summary(&p)) }
+                }
+            })
+            .await
+        }
+    };
+    ready_is("True").await;
+    health.set("ready-svc", ServingStatus::NotServing);
+    ready_is("False").await;
+    let events: Api<Event> = Api::namespaced(client.clone(), "default");
+    let unhealthy = wait_for(Duration::from_secs(10), "an Unhealthy event", || {
+        let events = events.clone();
+        async move {
+            let list = events.list(&Default::default()).await.map_err(|e| e.to_string())?;
+            let seen: Vec<_> = list.items.iter().map(|e| (e.reason.clone(), e.message.clone())).collect();
+            list.items
+                .into_iter()
+                .find(|e| e.reason.as_deref() == Some("Unhealthy"))
+                .ok_or_else(|| format!("none yet: {seen:?}"))
+        }
+    })
+    .await;
+    assert_eq!(
+        unhealthy.message.as_deref(),
+        Some(r#"Readiness probe failed: service unhealthy (responded with "NOT_SERVING")"#)
+    );
+    health.set("ready-svc", ServingStatus::Serving);
+    ready_is("True").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stats_summary_reports_the_node_and_its_pods() {
+    let api = apiserver();
+    let client = api.client().await;
+    let root = tempfile::tempdir().unwrap();
+    let kubelet = kubelet(&api, "fake-node-14", "fake://", root.path(), &[]);
+    pod("web").on_node("fake-node-14").create(&client).await;
+    wait_phase(&client, "web", "Running", Duration::from_secs(20)).await;
+    let url = format!("https://127.0.0.1:{}/stats/summary", kubelet.port());
+    let out = std::process::Command::new("curl").args(["-sk", "-m", "10", &url]).output().expect("curl");
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a JSON summary");
+    let node = &summary["node"];
+    assert_eq!(node["nodeName"], "fake-node-14");
+    assert!(node["cpu"]["usageCoreNanoSeconds"].as_u64().is_some_and(|v| v > 0), "{node}");
+    assert!(node["memory"]["availableBytes"].as_u64().is_some_and(|v| v > 0), "{node}");
+    assert!(node["memory"]["workingSetBytes"].as_u64().is_some_and(|v| v > 0), "{node}");
+    assert!(node["fs"]["capacityBytes"].as_u64().is_some_and(|v| v > 0), "{node}");
+    assert!(node["startTime"].is_string(), "{node}");
+    let pods = summary["pods"].as_array().expect("pods");
+    let web = pods.iter().find(|p| p["podRef"]["name"] == "web").unwrap_or_else(|| panic!("pod web in {pods:?}"));
+    assert_eq!(web["podRef"]["namespace"], "default");
+    assert_eq!(web["containers"][0]["name"], "main", "{web}");
+    assert!(web["memory"]["workingSetBytes"].is_u64(), "{web}");
+}

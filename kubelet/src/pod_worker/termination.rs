@@ -92,6 +92,60 @@ impl Worker {
         }
     }
 
+    /// Evicts the pod, as the eviction manager asked: kills its containers at
+    /// once (a hard eviction allows no grace) and posts phase Failed, reason
+    /// `Evicted`, the eviction message and a `DisruptionTarget` condition, as upstream.
+    pub(super) async fn evict(&mut self, pod: &Pod, message: String) -> Result<Outcome, Error> {
+        tracing::info!(pod = %self.key.full_name(), "evicting pod");
+        let snap = self.snapshot().await?;
+        self.stop_all(&snap, 0).await;
+        let after = self.snapshot().await?;
+        let sandbox = after.sandboxes.first().map(|s| s.id.clone());
+        let (views, _) = self.container_views(Some(pod), &after, sandbox.as_deref()).await?;
+        let view = PodView {
+            sandbox_ready: false,
+            pod_ips: vec![],
+            host_ip: self.ctx.host_ip.clone(),
+            id_scheme: self.ctx.id_scheme.clone(),
+            containers: views,
+        };
+        self.waiting.clear();
+        let mut basis = pod.clone();
+        if let Some(last) = &self.last_posted {
+            basis.status = Some(last.clone());
+        }
+        let mut status = crate::status::generate(&basis, &view);
+        status.phase = Some("Failed".into());
+        status.reason = Some(crate::eviction::REASON.into());
+        status.message = Some(message.clone());
+        let now = k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(jiff::Timestamp::now());
+        let mut conditions: Vec<_> = status
+            .conditions
+            .take()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|c| c.type_ != "DisruptionTarget")
+            .collect();
+        conditions.push(k8s_openapi::api::core::v1::PodCondition {
+            type_: "DisruptionTarget".into(),
+            status: "True".into(),
+            reason: Some("TerminationByKubelet".into()),
+            message: Some(message),
+            last_transition_time: Some(now),
+            ..Default::default()
+        });
+        status.conditions = Some(conditions);
+        let patch = serde_json::json!({ "metadata": { "uid": self.key.uid }, "status": status });
+        match self.pods().patch_status(&self.key.name, &Default::default(), &kube::api::Patch::Merge(&patch)).await {
+            Ok(_) => {}
+            Err(kube::Error::Api(s)) if s.code == 404 => {}
+            Err(source) => return Err(Error::StatusUpdateFailed { pod: self.key.full_name(), source }),
+        }
+        self.last_posted = Some(status);
+        self.terminal = true;
+        Ok(Outcome::Requeue(super::RESYNC * 6))
+    }
+
     /// Stops the pod with `grace` seconds, removes its sandboxes and, when
     /// `pod` is still in the API, confirms its deletion (grace 0, UID precondition).
     pub async fn terminate(&mut self, pod: Option<&Pod>, grace: i64) -> Result<Outcome, Error> {
@@ -134,6 +188,11 @@ impl Worker {
         let log_dir = spec::log_directory(&self.ctx.config.root_dir, &self.key);
         let _ = tokio::fs::remove_dir_all(&log_dir).await;
         crate::volumes::cleanup(&self.ctx.config.root_dir, &self.key.uid).await;
+        if let Some(root) = &self.ctx.config.cgroup_root {
+            // In the background: a busy cgroup must not hold up the deletion.
+            let (root, uid) = (root.clone(), self.key.uid.clone());
+            tokio::spawn(async move { crate::cgroups::remove_pod_eventually(&root, &uid).await });
+        }
         {
             let mut backoff = self.ctx.backoff.lock().unwrap_or_else(|p| p.into_inner());
             for c in &snap.containers {

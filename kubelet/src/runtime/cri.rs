@@ -12,9 +12,10 @@ use k8s_cri::v1::runtime_service_client::RuntimeServiceClient;
 use tokio::net::UnixStream;
 use tonic::transport::{Channel, Endpoint, Uri};
 
+use super::ContainerStats;
 use super::{
     ContainerConfig, ContainerState, ContainerStatus, Error, Result, Runtime, SandboxConfig, SandboxState,
-    SandboxStatus,
+    SandboxStatus, Streams,
 };
 
 /// How long an ordinary CRI call may take.
@@ -339,6 +340,7 @@ impl Runtime for CriRuntime {
             annotations: to_map(&c.annotations),
             log_path: c.log_path.clone(),
             stdin: c.stdin,
+            stdin_once: c.stdin_once,
             tty: c.tty,
             linux: Some(cri::LinuxContainerConfig {
                 resources: Some(cri::LinuxContainerResources {
@@ -487,5 +489,87 @@ impl Runtime for CriRuntime {
         let mut out = r.stdout;
         out.extend_from_slice(&r.stderr);
         Ok((r.exit_code, out))
+    }
+
+    async fn exec(&self, id: &str, cmd: &[String], streams: Streams) -> Result<String> {
+        let r = self
+            .runtime
+            .clone()
+            .exec(req(
+                cri::ExecRequest {
+                    container_id: id.to_owned(),
+                    cmd: cmd.to_vec(),
+                    tty: streams.tty,
+                    stdin: streams.stdin,
+                    stdout: streams.stdout,
+                    stderr: streams.stderr,
+                },
+                Duration::from_secs(10),
+            ))
+            .await
+            .map_err(lookup_err("Exec", "container", id))?;
+        Ok(r.into_inner().url)
+    }
+
+    async fn attach(&self, id: &str, streams: Streams) -> Result<String> {
+        let r = self
+            .runtime
+            .clone()
+            .attach(req(
+                cri::AttachRequest {
+                    container_id: id.to_owned(),
+                    stdin: streams.stdin,
+                    tty: streams.tty,
+                    stdout: streams.stdout,
+                    stderr: streams.stderr,
+                },
+                Duration::from_secs(10),
+            ))
+            .await
+            .map_err(lookup_err("Attach", "container", id))?;
+        Ok(r.into_inner().url)
+    }
+
+    async fn port_forward(&self, sandbox_id: &str, ports: &[i32]) -> Result<String> {
+        let r = self
+            .runtime
+            .clone()
+            .port_forward(req(
+                cri::PortForwardRequest { pod_sandbox_id: sandbox_id.to_owned(), port: ports.to_vec() },
+                Duration::from_secs(10),
+            ))
+            .await
+            .map_err(lookup_err("PortForward", "sandbox", sandbox_id))?;
+        Ok(r.into_inner().url)
+    }
+
+    async fn container_stats(&self) -> Result<Vec<ContainerStats>> {
+        let r = self
+            .runtime
+            .clone()
+            .list_container_stats(req(cri::ListContainerStatsRequest { filter: None }, CALL_TIMEOUT))
+            .await
+            .map_err(call_err("ListContainerStats"))?
+            .into_inner();
+        Ok(r.stats
+            .into_iter()
+            .map(|s| {
+                let attributes = s.attributes.unwrap_or_default();
+                ContainerStats {
+                    id: attributes.id,
+                    name: attributes.metadata.map(|m| m.name).unwrap_or_default(),
+                    pod_uid: attributes.labels.get(super::LABEL_POD_UID).cloned().unwrap_or_default(),
+                    memory_working_set_bytes: s.memory.and_then(|m| m.working_set_bytes).map(|v| v.value).unwrap_or(0),
+                    cpu_usage_core_nanos: s
+                        .cpu
+                        .as_ref()
+                        .and_then(|c| c.usage_core_nano_seconds.as_ref())
+                        .map(|v| v.value)
+                        .unwrap_or(0),
+                    cpu_usage_nano_cores: s.cpu.and_then(|c| c.usage_nano_cores).map(|v| v.value),
+                    writable_layer_bytes: s.writable_layer.and_then(|w| w.used_bytes).map(|v| v.value).unwrap_or(0),
+                }
+            })
+            .collect())
     }
 }

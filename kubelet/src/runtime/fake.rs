@@ -9,9 +9,10 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use super::ContainerStats;
 use super::{
     ContainerConfig, ContainerState, ContainerStatus, Error, Result, Runtime, SandboxConfig, SandboxState,
-    SandboxStatus, now_nanos,
+    SandboxStatus, Streams, now_nanos,
 };
 
 /// The fake runtime's knobs.
@@ -258,6 +259,34 @@ impl Runtime for FakeRuntime {
             return Err(Error::Call { op: "exec", message: format!("container {id} is not running") });
         }
         Ok((0, Vec::new()))
+    }
+
+    async fn exec(&self, _id: &str, _cmd: &[String], _streams: Streams) -> Result<String> {
+        Err(Error::Unsupported { op: "exec", runtime: "fake" })
+    }
+
+    async fn attach(&self, _id: &str, _streams: Streams) -> Result<String> {
+        Err(Error::Unsupported { op: "attach", runtime: "fake" })
+    }
+
+    async fn port_forward(&self, _sandbox_id: &str, _ports: &[i32]) -> Result<String> {
+        Err(Error::Unsupported { op: "port-forward", runtime: "fake" })
+    }
+
+    /// Running containers, each using nothing.
+    async fn container_stats(&self) -> Result<Vec<ContainerStats>> {
+        Ok(self
+            .list_containers()
+            .await?
+            .into_iter()
+            .filter(|c| c.state == ContainerState::Running)
+            .map(|c| ContainerStats {
+                pod_uid: c.pod_uid().unwrap_or_default().to_owned(),
+                id: c.id,
+                name: c.name,
+                ..Default::default()
+            })
+            .collect())
     }
 }
 

@@ -25,6 +25,8 @@ pub enum Error {
     NotFound { kind: &'static str, id: String },
     #[error("pulling image {image:?}: {message}")]
     PullFailed { image: String, message: String },
+    #[error("{op} is not supported by the {runtime} runtime")]
+    Unsupported { op: &'static str, runtime: &'static str },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -66,6 +68,41 @@ pub trait Runtime: Send + Sync + std::fmt::Debug {
 
     /// Runs a command in a running container; `(exit code, stdout+stderr)`.
     async fn exec_sync(&self, id: &str, cmd: &[String], timeout_secs: i64) -> Result<(i32, Vec<u8>)>;
+
+    /// CRI `Exec`: the URL of the runtime's streaming server that runs `cmd`
+    /// in the container once a client upgrades a request to it.
+    async fn exec(&self, id: &str, cmd: &[String], streams: Streams) -> Result<String>;
+    /// CRI `Attach`: the streaming URL attaching to the container's main process.
+    async fn attach(&self, id: &str, streams: Streams) -> Result<String>;
+    /// CRI `PortForward`: the streaming URL forwarding to ports of the sandbox's network namespace.
+    async fn port_forward(&self, sandbox_id: &str, ports: &[i32]) -> Result<String>;
+
+    /// CRI `ListContainerStats`: resource usage of every container.
+    async fn container_stats(&self) -> Result<Vec<ContainerStats>>;
+}
+
+/// What a container uses now.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ContainerStats {
+    pub id: String,
+    pub name: String,
+    pub pod_uid: String,
+    pub memory_working_set_bytes: u64,
+    /// Cumulative CPU time in nanoseconds.
+    pub cpu_usage_core_nanos: u64,
+    /// CPU use averaged over the runtime's last sampling window, in nanocores.
+    pub cpu_usage_nano_cores: Option<u64>,
+    /// Bytes of the container's writable layer.
+    pub writable_layer_bytes: u64,
+}
+
+/// Which standard streams an exec or attach session carries.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Streams {
+    pub stdin: bool,
+    pub stdout: bool,
+    pub stderr: bool,
+    pub tty: bool,
 }
 
 /// DNS settings of a sandbox.
@@ -166,6 +203,8 @@ pub struct ContainerConfig {
     pub annotations: BTreeMap<String, String>,
     pub log_path: String,
     pub stdin: bool,
+    /// Close the container's stdin when the first attached client detaches.
+    pub stdin_once: bool,
     pub tty: bool,
     pub cpu_shares: i64,
     pub cpu_quota: i64,

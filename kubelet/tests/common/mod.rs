@@ -2,6 +2,9 @@
 //! kubelet child process, pod builders and waits with deadlines.
 #![allow(dead_code)]
 
+pub mod grpc_health;
+pub mod runtime_node;
+
 use std::future::Future;
 use std::time::{Duration, Instant};
 
@@ -14,6 +17,10 @@ use rustkube_harness::{Apiserver, Daemon};
 pub fn apiserver() -> Apiserver {
     tokio::task::block_in_place(|| Apiserver::start(&[]))
 }
+
+/// The hard eviction thresholds of test kubelets on a real runtime: only
+/// memory, so a build machine's nearly full disk does not evict every test pod.
+pub const TEST_EVICTION_HARD: &str = "--eviction-hard=memory.available<100Mi";
 
 /// Starts a kubelet for `node` against `api` with `endpoint` and extra flags.
 pub fn kubelet(api: &Apiserver, node: &str, endpoint: &str, root: &std::path::Path, extra: &[&str]) -> Daemon {
@@ -29,6 +36,9 @@ pub fn kubelet(api: &Apiserver, node: &str, endpoint: &str, root: &std::path::Pa
         "--node-status-update-frequency=1s".to_owned(),
         "--node-lease-duration-seconds=4".to_owned(),
     ];
+    if !endpoint.starts_with("fake://") && !extra.iter().any(|a| a.starts_with("--eviction-hard")) {
+        args.push(TEST_EVICTION_HARD.to_owned());
+    }
     args.extend(extra.iter().map(|s| s.to_string()));
     tokio::task::block_in_place(|| Daemon::start("kubelet", &args))
 }
