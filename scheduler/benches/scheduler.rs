@@ -9,7 +9,8 @@
 //! Shapes: SchedulingBasic (100m CPU / 128Mi), required pod anti-affinity per
 //! hostname within groups of 10, and a zone topology spread (maxSkew 1).
 //! Sizes: `RK_BENCH_NODES` (default `1000,5000`), `RK_BENCH_PODS` (10000),
-//! `RK_BENCH_E2E` (`1` to run the end-to-end part, default on).
+//! `RK_BENCH_E2E` (`1` to run the end-to-end part, default on), `RK_BENCH_SHAPES`
+//! (comma-separated shape names to run, default all; for profiling one shape).
 //!
 //! `cargo bench -p rustkube-scheduler --bench scheduler`
 
@@ -151,11 +152,17 @@ async fn e2e(
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     watch.abort();
-    let bound = bound.lock().unwrap();
-    let created = created.lock().unwrap();
-    let last = bound.values().max().copied().unwrap();
-    let lat: Vec<Duration> = bound.iter().map(|(k, t)| t.saturating_duration_since(created[k])).collect();
-    eprintln!("    ({} pods created in {created_in:.1?})", pods);
+    let (last, lat) = {
+        let bound = bound.lock().unwrap();
+        let created = created.lock().unwrap();
+        let last = bound.values().max().copied().unwrap();
+        let lat: Vec<Duration> = bound.iter().map(|(k, t)| t.saturating_duration_since(created[k])).collect();
+        (last, lat)
+    };
+    // Events are best effort (queued, dropped beyond 1,000 as upstream): say how many made it.
+    let events: Api<k8s_openapi::api::events::v1::Event> = Api::namespaced(client.clone(), ns);
+    let recorded = events.list(&Default::default()).await.map(|l| l.items.len()).unwrap_or(0);
+    eprintln!("    ({pods} pods created in {created_in:.1?}; {recorded} events recorded by the end)");
     (pods as f64 / last.duration_since(start).as_secs_f64(), p99(lat))
 }
 
@@ -168,10 +175,14 @@ fn main() {
     let pods: usize = std::env::var("RK_BENCH_PODS").ok().and_then(|s| s.parse().ok()).unwrap_or(10_000);
     let run_e2e = std::env::var("RK_BENCH_E2E").map(|v| v != "0").unwrap_or(true);
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let shapes = [Shape::Basic, Shape::AntiAffinity, Shape::Spread];
+    let wanted = std::env::var("RK_BENCH_SHAPES").unwrap_or_default();
+    let shapes: Vec<Shape> = [Shape::Basic, Shape::AntiAffinity, Shape::Spread]
+        .into_iter()
+        .filter(|s| wanted.is_empty() || wanted.split(',').any(|w| w.trim() == s.name()))
+        .collect();
     println!("algorithm in-process ({pods} pods):");
     for &n in &nodes {
-        for shape in shapes {
+        for &shape in &shapes {
             let (rate, p) = rt.block_on(algorithm(n, pods, shape));
             println!("  {:<16} {n:>5} nodes: {rate:>9.0} pods/s  p99 {p:.2?}", shape.name());
         }

@@ -7,7 +7,7 @@ use k8s_openapi::api::core::v1::{Pod, PodAffinityTerm};
 use rustkube_api::LabelSelector;
 
 /// One parsed term.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct AffinityTerm {
     pub selector: LabelSelector,
     pub namespaces: BTreeSet<String>,

@@ -94,26 +94,33 @@ impl Algorithm {
         self.rng
     }
 
-    /// Filters a node, counting higher-or-equal priority pods nominated to it.
+    /// Filters a node, counting higher-or-equal priority pods nominated to it;
+    /// `fast`: only feasibility matters (see [`Framework::run_filters_fast`]).
     fn filter_node(
         fwk: &Framework,
         state: &CycleState,
         pod: &PodInfo,
         node: &NodeInfo,
         nominated: &Nominated,
+        fast: bool,
     ) -> Status {
+        let run =
+            |n: &NodeInfo| if fast { fwk.run_filters_fast(state, pod, n) } else { fwk.run_filters(state, pod, n) };
+        if nominated.is_empty() {
+            return run(node);
+        }
         let extra: Vec<&Arc<PodInfo>> = nominated
             .get(&node.name)
             .map(|v| v.iter().filter(|p| p.key != pod.key && p.priority >= pod.priority).collect())
             .unwrap_or_default();
         if extra.is_empty() {
-            return fwk.run_filters(state, pod, node);
+            return run(node);
         }
         let mut with = node.clone();
         for p in extra {
             with.add_pod(Arc::clone(p));
         }
-        fwk.run_filters(state, pod, &with)
+        run(&with)
     }
 
     /// Chooses a node for `pod`.
@@ -158,7 +165,7 @@ impl Algorithm {
         // A nominated node (after preemption) is tried first, and taken if it fits.
         if let Some(nn) = pod.nominated_node_name()
             && let Some(node) = cache.node(nn).filter(|n| n.node.is_some())
-            && Self::filter_node(fwk, state, pod, node, nominated).is_success()
+            && Self::filter_node(fwk, state, pod, node, nominated, false).is_success()
         {
             return Ok(Decision { node: nn.to_owned(), evaluated: 1, feasible: 1 });
         }
@@ -166,6 +173,8 @@ impl Algorithm {
         let total = nodes.len();
         let start = self.next_start % total.max(1);
         let mut feasible: Vec<&NodeInfo> = Vec::with_capacity(to_find.min(total));
+        // Kept by position and turned into the per-node map only if no node fits.
+        let mut rejected: Vec<(&NodeInfo, Status)> = Vec::new();
         let mut processed = 0;
         for i in 0..total {
             let node = &nodes[(start + i) % total];
@@ -173,7 +182,7 @@ impl Algorithm {
             if node.node.is_none() {
                 continue;
             }
-            let s = Self::filter_node(fwk, state, pod, node, nominated);
+            let s = Self::filter_node(fwk, state, pod, node, nominated, true);
             match s.code {
                 Code::Success => {
                     feasible.push(node);
@@ -188,15 +197,21 @@ impl Algorithm {
                         s.message()
                     )));
                 }
-                _ => {
-                    fit.plugins.insert(s.plugin);
-                    fit.statuses.insert(node.name.clone(), s);
-                }
+                _ => rejected.push((node, s)),
             }
         }
         self.next_start = (start + processed) % total.max(1);
-        let evaluated = feasible.len() + fit.statuses.len();
+        let evaluated = feasible.len() + rejected.len();
         if feasible.is_empty() {
+            for (node, fast) in rejected {
+                // Report the first Filter in upstream's order that rejects the node.
+                let s = match Self::filter_node(fwk, state, pod, node, nominated, false) {
+                    s if s.is_success() => fast,
+                    s => s,
+                };
+                fit.plugins.insert(s.plugin);
+                fit.statuses.insert(node.name.clone(), s);
+            }
             return Err(ScheduleError::Unfit(Box::new(fit)));
         }
         if feasible.len() == 1 {
@@ -284,5 +299,37 @@ mod tests {
         let nominated: Nominated = [("n1".to_string(), vec![vip])].into();
         let low = PodInfo::new(Arc::new(pod("low").req("cpu", "1").priority(1).build()));
         assert!(Algorithm::default().schedule(&fwk(), &mut CycleState::default(), &low, &c, &nominated).is_err());
+    }
+
+    #[test]
+    fn rejections_are_reported_in_upstream_filter_order_though_selective_filters_run_first() {
+        let mut c = Cache::new();
+        c.upsert_node(Arc::new(node("a1").alloc("cpu", "1").label("zone", "a").build()));
+        c.upsert_node(Arc::new(node("b1").alloc("cpu", "1").label("zone", "b").build()));
+        for name in ["w1", "w2"] {
+            c.add_or_update_pod(Arc::new(PodInfo::new(Arc::new(pod(name).label("app", "web").on_node("a1").build()))));
+        }
+        let p = PodInfo::new(Arc::new(
+            pod("new").label("app", "web").req("cpu", "2").spread(1, "zone", "DoNotSchedule", ("app", "web")).build(),
+        ));
+        c.prepare_for(&p);
+        match Algorithm::default().schedule(&fwk(), &mut CycleState::default(), &p, &c, &Nominated::new()) {
+            Err(ScheduleError::Unfit(e)) => {
+                // a1 fails the spread too, but NodeResourcesFit comes first upstream.
+                assert_eq!(e.message(), "0/2 nodes are available: 2 Insufficient cpu.");
+                assert_eq!(e.plugins, [crate::plugins::node_resources_fit::NAME].into());
+            }
+            other => panic!("expected a fit error, got {other:?}"),
+        }
+        let fits = PodInfo::new(Arc::new(
+            pod("new")
+                .label("app", "web")
+                .req("cpu", "500m")
+                .spread(1, "zone", "DoNotSchedule", ("app", "web"))
+                .build(),
+        ));
+        let d =
+            Algorithm::default().schedule(&fwk(), &mut CycleState::default(), &fits, &c, &Nominated::new()).unwrap();
+        assert_eq!(d.node, "b1", "the spread keeps it out of zone a");
     }
 }

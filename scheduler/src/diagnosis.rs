@@ -29,8 +29,8 @@ pub fn fit_error_message(
         None => {
             let mut histogram: BTreeMap<&str, usize> = BTreeMap::new();
             for s in statuses.values() {
-                for r in &s.reasons {
-                    *histogram.entry(r.as_str()).or_insert(0) += 1;
+                for r in s.reasons.iter() {
+                    *histogram.entry(r.as_ref()).or_insert(0) += 1;
                 }
             }
             let mut parts: Vec<String> = histogram.into_iter().map(|(r, n)| format!("{n} {r}")).collect();

@@ -18,10 +18,12 @@ pub mod node_info;
 pub mod node_selector;
 pub mod options;
 pub mod plugins;
+pub mod pod_index;
 pub mod pod_info;
 pub mod queue;
 pub mod resource;
 pub mod scheduler;
+pub mod spread_counts;
 pub mod testing;
 pub mod writer;
 

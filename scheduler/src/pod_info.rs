@@ -56,6 +56,8 @@ pub struct PodInfo {
     pub spread_constraints: Vec<SpreadConstraint>,
     pub pvc_names: Vec<String>,
     pub images: Vec<String>,
+    /// `images` normalized as nodes report them (`docker.io/library/…:latest`).
+    pub normalized_images: Vec<String>,
     /// Everything that could not be parsed; a non-empty list makes the pod unschedulable with these reasons.
     pub parse_errors: Vec<String>,
 }
@@ -173,7 +175,8 @@ impl PodInfo {
             .flatten()
             .filter_map(|v| v.persistent_volume_claim.as_ref().map(|c| c.claim_name.clone()))
             .collect();
-        let images = spec.containers.iter().filter_map(|c| c.image.clone()).collect();
+        let images: Vec<String> = spec.containers.iter().filter_map(|c| c.image.clone()).collect();
+        let normalized_images = images.iter().map(|i| crate::node_info::normalize_image(i)).collect();
         PodInfo {
             key: format!("{namespace}/{name}"),
             uid: pod.metadata.uid.clone().unwrap_or_default(),
@@ -194,6 +197,7 @@ impl PodInfo {
             spread_constraints,
             pvc_names,
             images,
+            normalized_images,
             parse_errors: errors,
             pod,
         }

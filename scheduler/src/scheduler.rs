@@ -103,6 +103,7 @@ impl Scheduler {
                 self.queue.done(&info.key);
                 return Outcome::Skipped;
             }
+            cache.prepare_for(&info);
             let nominated = lock(&self.nominated);
             let result = lock(&self.algorithm).schedule(&fwk, &mut state, &info, &cache, &nominated);
             drop(nominated);

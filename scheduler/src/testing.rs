@@ -326,3 +326,130 @@ impl NodeBuilder {
         self.node
     }
 }
+
+/// Random cluster changes for property tests of the cache's incremental indexes.
+#[cfg(test)]
+pub(crate) mod random {
+    use std::sync::Arc;
+
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelectorRequirement, Time};
+
+    use super::*;
+    use crate::cache::Cache;
+    use crate::pod_info::PodInfo;
+
+    /// A small xorshift generator (deterministic per seed).
+    #[derive(Debug)]
+    pub struct Rng(pub u64);
+
+    impl Rng {
+        pub fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        pub fn below(&mut self, n: u64) -> u64 {
+            self.next() % n
+        }
+        pub fn pick<'a>(&mut self, of: &[&'a str]) -> &'a str {
+            of[self.below(of.len() as u64) as usize]
+        }
+    }
+
+    const NODES: &[&str] = &["n0", "n1", "n2", "n3", "n4", "n5"];
+    const TOPOLOGY: &[&str] = &["zone", "rack", "kubernetes.io/hostname"];
+
+    pub fn random_node(r: &mut Rng) -> Node {
+        let name = r.pick(NODES);
+        let mut b = node(name);
+        if r.below(6) != 0 {
+            b = b.label("zone", r.pick(&["a", "b", "c"]));
+        }
+        if r.below(3) != 0 {
+            b = b.label("rack", r.pick(&["r1", "r2"]));
+        }
+        b.build()
+    }
+
+    /// A pod with random labels, terms and constraints (not placed).
+    pub fn random_pod(r: &mut Rng) -> Pod {
+        let name = format!("p{}", r.below(24));
+        let mut b = pod(&name).namespace(r.pick(&["default", "default", "other"]));
+        if r.below(4) != 0 {
+            b = b.label("app", r.pick(&["web", "db"]));
+        }
+        if r.below(2) == 0 {
+            b = b.label("group", r.pick(&["g0", "g1"]));
+        }
+        match r.below(8) {
+            0 | 1 => b = b.pod_anti_affinity(("group", r.pick(&["g0", "g1"])), r.pick(TOPOLOGY)),
+            2 => b = b.pod_affinity(("app", r.pick(&["web", "db"])), r.pick(TOPOLOGY)),
+            3 => b = b.preferred_pod_affinity(5, ("app", r.pick(&["web", "db"])), r.pick(TOPOLOGY)),
+            4 => b = b.preferred_pod_anti_affinity(3, ("group", r.pick(&["g0", "g1"])), r.pick(TOPOLOGY)),
+            _ => {}
+        }
+        if r.below(4) == 0 {
+            let when = r.pick(&["DoNotSchedule", "ScheduleAnyway"]);
+            b = b.spread(1, r.pick(TOPOLOGY), when, ("app", r.pick(&["web", "db"])));
+            if r.below(4) == 0 {
+                b = b.spread(2, r.pick(TOPOLOGY), when, ("group", "g0"));
+            }
+            if r.below(5) == 0 {
+                b = b.node_selector("rack", "r1");
+            }
+        }
+        let mut p = b.build();
+        if r.below(6) == 0 {
+            // An anti-affinity term no label index can serve (`Exists`).
+            let term = PodAffinityTerm {
+                label_selector: Some(LabelSelector {
+                    match_expressions: Some(vec![LabelSelectorRequirement {
+                        key: "app".into(),
+                        operator: "Exists".into(),
+                        values: None,
+                    }]),
+                    ..Default::default()
+                }),
+                topology_key: r.pick(TOPOLOGY).into(),
+                ..Default::default()
+            };
+            let aff = p.spec.as_mut().unwrap().affinity.get_or_insert_with(Default::default);
+            let anti = aff.pod_anti_affinity.get_or_insert_with(Default::default);
+            anti.required_during_scheduling_ignored_during_execution.get_or_insert_with(Vec::new).push(term);
+        }
+        if r.below(8) == 0 {
+            p.metadata.deletion_timestamp = Some(Time(jiff::Timestamp::UNIX_EPOCH));
+        }
+        p
+    }
+
+    /// Applies one random change to `c`; `prepare` registers spread counters now and then.
+    pub fn step(r: &mut Rng, c: &mut Cache, prepare: bool) {
+        let key = |r: &mut Rng| format!("{}/p{}", r.pick(&["default", "other"]), r.below(24));
+        match r.below(10) {
+            0 | 1 => c.upsert_node(Arc::new(random_node(r))),
+            2 => c.remove_node(r.pick(NODES)),
+            3 | 4 => {
+                let mut p = random_pod(r);
+                p.spec.as_mut().unwrap().node_name = Some(r.pick(&["n0", "n1", "n2", "n3", "n4", "n5", "n9"]).into());
+                c.add_or_update_pod(Arc::new(PodInfo::new(Arc::new(p))));
+            }
+            5 => c.assume(Arc::new(PodInfo::new(Arc::new(random_pod(r)))), r.pick(NODES)),
+            6 => c.forget(&key(r)),
+            7 => c.remove_pod(&key(r)),
+            8 => {
+                let p = PodInfo::new(Arc::new(random_pod(r)));
+                if prepare {
+                    c.prepare_for(&p);
+                }
+            }
+            _ => {
+                let mut placed: Vec<Arc<PodInfo>> = c.pods().cloned().collect();
+                placed.sort_by(|a, b| a.key.cmp(&b.key));
+                let keep = placed.into_iter().filter(|_| r.below(4) != 0).filter(|p| p.node_name().is_some()).collect();
+                c.sync_pods(keep);
+            }
+        }
+    }
+}

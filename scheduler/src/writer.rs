@@ -2,9 +2,14 @@
 //! narrow trait: events, the pod's `PodScheduled` condition and nominated
 //! node, and preemption victims' deletion. [`KubeWriter`] is the real one;
 //! [`NullWriter`] serves in-process runs.
+//!
+//! Events go out as upstream's event broadcaster sends them: queued (at most
+//! [`MAX_QUEUED_EVENTS`], newer ones dropped when full) and written by one task
+//! ([`EVENT_WRITERS`] at a time), so under load they never crowd out bindings.
 
 use std::sync::Arc;
 
+use futures_util::StreamExt;
 use k8s_openapi::api::core::v1::{ObjectReference, Pod};
 use kube::Api;
 use kube::api::{DeleteParams, Patch, PatchParams};
@@ -34,10 +39,17 @@ impl ClusterWriter for NullWriter {
     async fn delete_victim(&self, _: &PodInfo, _: &PodInfo, _: &str) {}
 }
 
+/// Events waiting to be written beyond this are dropped (upstream `maxQueuedEvents`).
+pub const MAX_QUEUED_EVENTS: usize = 1000;
+/// Events written at once (upstream writes one at a time; a few keep up with a burst
+/// of bindings without crowding them out).
+pub const EVENT_WRITERS: usize = 8;
+
 /// Writes through the API.
 pub struct KubeWriter {
     client: kube::Client,
-    recorder: Recorder,
+    events: tokio::sync::mpsc::Sender<(Event, ObjectReference)>,
+    dropped: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for KubeWriter {
@@ -47,10 +59,22 @@ impl std::fmt::Debug for KubeWriter {
 }
 
 impl KubeWriter {
-    /// Events are reported by `controller` (the profile's scheduler name).
+    /// Events are reported by `controller` (the profile's scheduler name); the
+    /// task writing them runs until the writer is dropped. Needs a Tokio runtime.
     pub fn new(client: kube::Client, controller: &str, instance: &str) -> Arc<Self> {
         let reporter = Reporter { controller: controller.to_owned(), instance: Some(instance.to_owned()) };
-        Arc::new(KubeWriter { recorder: Recorder::new(client.clone(), reporter), client })
+        let sink = Recorder::new(client.clone(), reporter);
+        let (events, queued) = tokio::sync::mpsc::channel::<(Event, ObjectReference)>(MAX_QUEUED_EVENTS);
+        let queued = futures_util::stream::unfold(queued, |mut q| async move { q.recv().await.map(|e| (e, q)) });
+        tokio::spawn(queued.for_each_concurrent(EVENT_WRITERS, move |(ev, reference)| {
+            let sink = sink.clone();
+            async move {
+                if let Err(e) = sink.publish(&ev, &reference).await {
+                    tracing::warn!(namespace = ?reference.namespace, name = ?reference.name, reason = %ev.reason, error = %e, "recording event failed");
+                }
+            }
+        }));
+        Arc::new(KubeWriter { client, events, dropped: std::sync::atomic::AtomicU64::new(0) })
     }
 }
 
@@ -99,8 +123,11 @@ impl ClusterWriter for KubeWriter {
             action: action.to_owned(),
             secondary: None,
         };
-        if let Err(e) = self.recorder.publish(&ev, &reference(pod)).await {
-            tracing::warn!(namespace = %pod.namespace, name = %pod.name, %reason, error = %e, "recording event failed");
+        if self.events.try_send((ev, reference(pod))).is_err() {
+            let n = self.dropped.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            if n == 1 || n.is_multiple_of(1000) {
+                tracing::warn!(dropped = n, "event queue full; dropping events");
+            }
         }
     }
 

@@ -6,6 +6,7 @@ pub mod registry;
 pub mod runtime;
 
 use std::any::Any;
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
@@ -32,33 +33,71 @@ pub enum Code {
     Skip,
 }
 
+/// A status's reasons: one kept inline (the common case: a plugin's constant,
+/// so rejecting a node allocates nothing) or several.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Reasons {
+    #[default]
+    None,
+    One(Cow<'static, str>),
+    Many(Vec<Cow<'static, str>>),
+}
+
+impl std::ops::Deref for Reasons {
+    type Target = [Cow<'static, str>];
+    fn deref(&self) -> &Self::Target {
+        match self {
+            Reasons::None => &[],
+            Reasons::One(r) => std::slice::from_ref(r),
+            Reasons::Many(v) => v,
+        }
+    }
+}
+
+impl PartialEq<Vec<&str>> for Reasons {
+    fn eq(&self, other: &Vec<&str>) -> bool {
+        self.len() == other.len() && self.iter().zip(other).all(|(a, b)| a == b)
+    }
+}
+
+impl From<Vec<String>> for Reasons {
+    fn from(mut v: Vec<String>) -> Self {
+        match v.len() {
+            0 => Reasons::None,
+            1 => Reasons::One(Cow::Owned(v.remove(0))),
+            _ => Reasons::Many(v.into_iter().map(Cow::Owned).collect()),
+        }
+    }
+}
+
 /// A plugin's answer with its reasons (upstream `framework.Status`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Status {
     pub code: Code,
-    pub reasons: Vec<String>,
+    /// Reasons; usually a plugin's constant, so rejecting a node allocates no string.
+    pub reasons: Reasons,
     /// The plugin that answered (set by the runtime).
     pub plugin: &'static str,
 }
 
 impl Status {
     pub fn success() -> Self {
-        Status { code: Code::Success, reasons: Vec::new(), plugin: "" }
+        Status { code: Code::Success, reasons: Reasons::None, plugin: "" }
     }
     pub fn skip() -> Self {
-        Status { code: Code::Skip, reasons: Vec::new(), plugin: "" }
+        Status { code: Code::Skip, reasons: Reasons::None, plugin: "" }
     }
-    pub fn unschedulable(reason: impl Into<String>) -> Self {
-        Status { code: Code::Unschedulable, reasons: vec![reason.into()], plugin: "" }
+    pub fn unschedulable(reason: impl Into<Cow<'static, str>>) -> Self {
+        Status { code: Code::Unschedulable, reasons: Reasons::One(reason.into()), plugin: "" }
     }
-    pub fn unresolvable(reason: impl Into<String>) -> Self {
-        Status { code: Code::UnschedulableAndUnresolvable, reasons: vec![reason.into()], plugin: "" }
+    pub fn unresolvable(reason: impl Into<Cow<'static, str>>) -> Self {
+        Status { code: Code::UnschedulableAndUnresolvable, reasons: Reasons::One(reason.into()), plugin: "" }
     }
-    pub fn error(reason: impl Into<String>) -> Self {
-        Status { code: Code::Error, reasons: vec![reason.into()], plugin: "" }
+    pub fn error(reason: impl Into<Cow<'static, str>>) -> Self {
+        Status { code: Code::Error, reasons: Reasons::One(reason.into()), plugin: "" }
     }
     pub fn with_reasons(code: Code, reasons: Vec<String>) -> Self {
-        Status { code, reasons, plugin: "" }
+        Status { code, reasons: reasons.into(), plugin: "" }
     }
     pub fn is_success(&self) -> bool {
         self.code == Code::Success
@@ -72,31 +111,42 @@ impl Status {
     }
 }
 
-/// Data plugins keep for one scheduling cycle, keyed by plugin name.
+/// Data plugins keep for one scheduling cycle, keyed by plugin name (a short
+/// list: Filter reads it for every node, and a scan beats hashing the name).
 #[derive(Default)]
 pub struct CycleState {
-    data: HashMap<&'static str, Box<dyn Any + Send + Sync>>,
+    data: Vec<(&'static str, Box<dyn Any + Send + Sync>)>,
     /// Plugins whose PreFilter said Skip.
     pub skip_filter: HashSet<&'static str>,
+    /// `skip_filter` by position in the framework's Filter list, set after PreFilter.
+    pub(crate) filter_skip: Vec<bool>,
+    /// Positions of the Filters that run, the selective ones first, set after PreFilter.
+    pub(crate) filter_order: Option<Vec<usize>>,
     /// Plugins whose PreScore said Skip.
     pub skip_score: HashSet<&'static str>,
 }
 
 impl std::fmt::Debug for CycleState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CycleState").field("keys", &self.data.keys().collect::<Vec<_>>()).finish()
+        f.debug_struct("CycleState").field("keys", &self.data.iter().map(|(k, _)| k).collect::<Vec<_>>()).finish()
     }
 }
 
 impl CycleState {
+    fn position(&self, key: &str) -> Option<usize> {
+        self.data.iter().position(|(k, _)| std::ptr::eq(*k, key) || *k == key)
+    }
     pub fn write<T: Any + Send + Sync>(&mut self, key: &'static str, value: T) {
-        self.data.insert(key, Box::new(value));
+        match self.position(key) {
+            Some(i) => self.data[i].1 = Box::new(value),
+            None => self.data.push((key, Box::new(value))),
+        }
     }
     pub fn read<T: Any + Send + Sync>(&self, key: &'static str) -> Option<&T> {
-        self.data.get(key).and_then(|v| v.downcast_ref())
+        self.position(key).and_then(|i| self.data[i].1.downcast_ref())
     }
     pub fn read_mut<T: Any + Send + Sync>(&mut self, key: &'static str) -> Option<&mut T> {
-        self.data.get_mut(key).and_then(|v| v.downcast_mut())
+        self.position(key).and_then(|i| self.data[i].1.downcast_mut())
     }
 }
 

@@ -12,6 +12,12 @@ use crate::cache::Cache;
 use crate::node_info::NodeInfo;
 use crate::pod_info::PodInfo;
 
+/// Filters that decide from their PreFilter state and reject the most nodes
+/// (a spread or anti-affinity pod fits few domains): tried first when only
+/// feasibility matters ([`Framework::run_filters_fast`]).
+const SELECTIVE_FILTERS: &[&str] =
+    &[crate::plugins::pod_topology_spread::NAME, crate::plugins::inter_pod_affinity::NAME];
+
 /// The plugins of one profile.
 #[derive(Clone, Default)]
 pub struct Framework {
@@ -55,13 +61,43 @@ impl Framework {
                 }
             }
         }
+        state.filter_skip = self.filter.iter().map(|p| state.skip_filter.contains(p.name())).collect();
+        let running = (0..self.filter.len()).filter(|i| !state.filter_skip[*i]);
+        let (mut order, rest): (Vec<usize>, Vec<usize>) =
+            running.partition(|i| SELECTIVE_FILTERS.contains(&self.filter[*i].name()));
+        order.extend(rest);
+        state.filter_order = Some(order);
+        Status::success()
+    }
+
+    /// Whether `node` passes every Filter, trying the selective ones first.
+    /// Feasibility does not depend on the order, but a rejection may name a
+    /// different plugin than [`Framework::run_filters`] (upstream's order, which
+    /// is what gets reported): callers that report statuses re-run that.
+    pub fn run_filters_fast(&self, state: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Status {
+        let Some(order) = state.filter_order.as_ref().filter(|o| o.iter().all(|i| *i < self.filter.len())) else {
+            return self.run_filters(state, pod, node);
+        };
+        for &i in order {
+            let p = &self.filter[i];
+            let mut s = p.filter(state, pod, node);
+            if !s.is_success() {
+                if s.code == Code::Skip {
+                    continue;
+                }
+                s.plugin = p.name();
+                return s;
+            }
+        }
         Status::success()
     }
 
     /// Runs the Filters on one node; the first that does not pass decides.
     pub fn run_filters(&self, state: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Status {
-        for p in &self.filter {
-            if state.skip_filter.contains(p.name()) {
+        let by_position = state.filter_skip.len() == self.filter.len();
+        for (i, p) in self.filter.iter().enumerate() {
+            let skip = if by_position { state.filter_skip[i] } else { state.skip_filter.contains(p.name()) };
+            if skip {
                 continue;
             }
             let mut s = p.filter(state, pod, node);

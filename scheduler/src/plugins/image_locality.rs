@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::cache::Cache;
 use crate::framework::{CycleState, MAX_NODE_SCORE, Plugin, ScorePlugin};
-use crate::node_info::{NodeInfo, normalize_image};
+use crate::node_info::NodeInfo;
 use crate::pod_info::PodInfo;
 
 pub const NAME: &str = "ImageLocality";
@@ -35,12 +35,14 @@ impl Plugin for ImageLocality {
 
 impl ScorePlugin for ImageLocality {
     fn score(&self, _: &CycleState, pod: &PodInfo, node: &NodeInfo, cache: &Cache) -> i64 {
+        if node.images.is_empty() {
+            return priority(0, pod.images.len());
+        }
         let total = cache.num_nodes().max(1) as f64;
         let mut sum = 0i64;
-        for image in &pod.images {
-            let n = normalize_image(image);
-            if let Some(size) = node.images.get(&n) {
-                sum += (*size as f64 * (cache.image_spread(&n) as f64 / total)) as i64;
+        for n in &pod.normalized_images {
+            if let Some(size) = node.images.get(n) {
+                sum += (*size as f64 * (cache.image_spread(n) as f64 / total)) as i64;
             }
         }
         priority(sum, pod.images.len())

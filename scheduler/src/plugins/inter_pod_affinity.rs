@@ -63,7 +63,7 @@ impl InterPodAffinity {
 }
 
 /// Counts computed once per cycle (upstream `preFilterState`).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq)]
 pub struct FilterState {
     pub existing_anti_affinity: TopologyCounts,
     pub affinity: TopologyCounts,
@@ -88,37 +88,44 @@ fn bump(counts: &mut TopologyCounts, node: &NodeInfo, key: &str, by: i64) {
     }
 }
 
-/// Builds the filter counts over every node.
+/// Builds the filter counts from the cache's indexes: only placed pods a term
+/// may select, and only the anti-affinity term groups that may select `pod`,
+/// are visited (upstream walks every pod with affinity on every node).
 pub fn filter_state(pod: &PodInfo, cache: &Cache) -> FilterState {
     let mut s = FilterState::default();
+    let index = cache.pod_index();
     let own_ns = cache.namespace_labels(&pod.namespace);
     let needs_ns = pod.required_affinity.iter().chain(&pod.required_anti_affinity).any(|t| t.uses_namespace_labels());
-    for node in cache.nodes().iter().filter(|n| n.node.is_some()) {
-        if node.pods_with_required_anti_affinity > 0 {
-            for existing in &node.pods {
-                for t in &existing.required_anti_affinity {
-                    if t.matches(&pod.pod, own_ns) {
-                        bump(&mut s.existing_anti_affinity, node, &t.topology_key, 1);
-                    }
-                }
+    index.for_each_anti_affinity_group(&pod.labels, |g| {
+        if !g.term.matches(&pod.pod, own_ns) {
+            return;
+        }
+        for (name, n) in &g.nodes {
+            if let Some(node) = cache.node(name).filter(|n| n.node.is_some()) {
+                bump(&mut s.existing_anti_affinity, node, &g.term.topology_key, *n);
             }
         }
-        if pod.required_affinity.is_empty() && pod.required_anti_affinity.is_empty() {
-            continue;
-        }
-        for existing in &node.pods {
+    });
+    let placed = |key: &str| cache.placed(key).filter(|(_, node)| node.node.is_some());
+    // Every affinity term must match, so the first term's candidates are enough.
+    if let Some(first) = pod.required_affinity.first() {
+        index.for_each_candidate(first, |key| {
+            let Some((existing, node)) = placed(key) else { return };
             let ns = ns_labels_for(cache, existing, needs_ns);
-            if !pod.required_affinity.is_empty() && pod.required_affinity.iter().all(|t| t.matches(&existing.pod, ns)) {
+            if pod.required_affinity.iter().all(|t| t.matches(&existing.pod, ns)) {
                 for t in &pod.required_affinity {
                     bump(&mut s.affinity, node, &t.topology_key, 1);
                 }
             }
-            for t in &pod.required_anti_affinity {
-                if t.matches(&existing.pod, ns) {
-                    bump(&mut s.anti_affinity, node, &t.topology_key, 1);
-                }
+        });
+    }
+    for t in &pod.required_anti_affinity {
+        index.for_each_candidate(t, |key| {
+            let Some((existing, node)) = placed(key) else { return };
+            if t.matches(&existing.pod, ns_labels_for(cache, existing, needs_ns)) {
+                bump(&mut s.anti_affinity, node, &t.topology_key, 1);
             }
-        }
+        });
     }
     s.self_affinity_allowed =
         s.affinity.is_empty() && pod.required_affinity.iter().all(|t| t.matches(&pod.pod, own_ns));
@@ -127,8 +134,9 @@ pub fn filter_state(pod: &PodInfo, cache: &Cache) -> FilterState {
 
 /// Whether `node` satisfies every required (anti-)affinity rule.
 pub fn filter_node(pod: &PodInfo, s: &FilterState, node: &NodeInfo) -> Status {
-    if !s.existing_anti_affinity.is_empty()
-        && node.labels.iter().any(|(k, v)| count_of(&s.existing_anti_affinity, k, v) > 0)
+    if s.existing_anti_affinity
+        .iter()
+        .any(|(k, values)| node.labels.get(k).and_then(|v| values.get(v)).is_some_and(|c| *c > 0))
     {
         return Status::unschedulable(ERR_REASON_EXISTING_ANTI_AFFINITY);
     }
@@ -172,7 +180,7 @@ impl Plugin for InterPodAffinity {
 
 impl PreFilterPlugin for InterPodAffinity {
     fn pre_filter(&self, state: &mut CycleState, pod: &PodInfo, cache: &Cache) -> Status {
-        let any_existing = cache.nodes().iter().any(|n| n.pods_with_required_anti_affinity > 0);
+        let any_existing = cache.pod_index().pods_with_required_anti_affinity() > 0;
         if pod.required_affinity.is_empty() && pod.required_anti_affinity.is_empty() && !any_existing {
             return Status::skip();
         }
@@ -193,31 +201,46 @@ impl FilterPlugin for InterPodAffinity {
 const SCORE_KEY: &str = "PreScoreInterPodAffinity";
 
 /// Topology key → value → score.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq)]
 struct ScoreState {
     topology: HashMap<String, HashMap<String, i64>>,
 }
 
+fn add_score(s: &mut ScoreState, node: &NodeInfo, key: &str, w: i64) {
+    if let Some(v) = node.labels.get(key) {
+        *s.topology.entry(key.to_owned()).or_default().entry(v.clone()).or_insert(0) += w;
+    }
+}
+
 impl InterPodAffinity {
-    fn process(&self, s: &mut ScoreState, pod: &PodInfo, existing: &PodInfo, node: &NodeInfo, cache: &Cache) {
-        let mut add = |key: &str, w: i64| {
-            if let Some(v) = node.labels.get(key) {
-                *s.topology.entry(key.to_owned()).or_default().entry(v.clone()).or_insert(0) += w;
-            }
-        };
-        let pod_selects_namespaces =
+    /// The incoming pod's preferred terms against the placed pods they may select.
+    fn score_own_terms(&self, s: &mut ScoreState, pod: &PodInfo, cache: &Cache) {
+        let selects_namespaces =
             pod.preferred_affinity.iter().chain(&pod.preferred_anti_affinity).any(|t| t.term.uses_namespace_labels());
-        let existing_ns = ns_labels_for(cache, existing, pod_selects_namespaces);
-        for t in &pod.preferred_affinity {
-            if t.term.matches(&existing.pod, existing_ns) {
-                add(&t.term.topology_key, i64::from(t.weight));
-            }
+        let terms = pod
+            .preferred_affinity
+            .iter()
+            .map(|t| (t, i64::from(t.weight)))
+            .chain(pod.preferred_anti_affinity.iter().map(|t| (t, -i64::from(t.weight))));
+        for (t, w) in terms {
+            cache.pod_index().for_each_candidate(&t.term, |key| {
+                let Some((existing, node)) = cache.placed(key).filter(|(_, n)| n.node.is_some()) else { return };
+                if t.term.matches(&existing.pod, ns_labels_for(cache, existing, selects_namespaces)) {
+                    add_score(s, node, &t.term.topology_key, w);
+                }
+            });
         }
-        for t in &pod.preferred_anti_affinity {
-            if t.term.matches(&existing.pod, existing_ns) {
-                add(&t.term.topology_key, -i64::from(t.weight));
-            }
-        }
+    }
+
+    /// A placed pod's terms (required affinity via `hardPodAffinityWeight`, preferred) against the incoming pod.
+    fn score_existing_terms(
+        &self,
+        s: &mut ScoreState,
+        pod: &PodInfo,
+        existing: &PodInfo,
+        node: &NodeInfo,
+        cache: &Cache,
+    ) {
         let existing_selects_namespaces = existing
             .required_affinity
             .iter()
@@ -228,18 +251,18 @@ impl InterPodAffinity {
         if self.hard_pod_affinity_weight > 0 {
             for t in &existing.required_affinity {
                 if t.matches(&pod.pod, own_ns) {
-                    add(&t.topology_key, self.hard_pod_affinity_weight);
+                    add_score(s, node, &t.topology_key, self.hard_pod_affinity_weight);
                 }
             }
         }
         for t in &existing.preferred_affinity {
             if t.term.matches(&pod.pod, own_ns) {
-                add(&t.term.topology_key, i64::from(t.weight));
+                add_score(s, node, &t.term.topology_key, i64::from(t.weight));
             }
         }
         for t in &existing.preferred_anti_affinity {
             if t.term.matches(&pod.pod, own_ns) {
-                add(&t.term.topology_key, -i64::from(t.weight));
+                add_score(s, node, &t.term.topology_key, -i64::from(t.weight));
             }
         }
     }
@@ -248,20 +271,17 @@ impl InterPodAffinity {
 impl PreScorePlugin for InterPodAffinity {
     fn pre_score(&self, state: &mut CycleState, pod: &PodInfo, _: &[&NodeInfo], cache: &Cache) -> Status {
         let has_preferred = !pod.preferred_affinity.is_empty() || !pod.preferred_anti_affinity.is_empty();
-        let any_existing = cache.nodes().iter().any(|n| n.pods_with_scoring_affinity > 0);
+        let any_existing = cache.pod_index().any_scoring_affinity();
         if !has_preferred && !any_existing {
             return Status::skip();
         }
         let mut s = ScoreState::default();
-        for node in cache.nodes().iter().filter(|n| n.node.is_some()) {
-            if !has_preferred && node.pods_with_scoring_affinity == 0 {
-                continue;
-            }
-            for existing in &node.pods {
-                if !has_preferred && !existing.has_scoring_affinity() {
-                    continue;
-                }
-                self.process(&mut s, pod, existing, node, cache);
+        if has_preferred {
+            self.score_own_terms(&mut s, pod, cache);
+        }
+        for key in cache.pod_index().pods_with_scoring_affinity() {
+            if let Some((existing, node)) = cache.placed(key).filter(|(_, n)| n.node.is_some()) {
+                self.score_existing_terms(&mut s, pod, existing, node, cache);
             }
         }
         if s.topology.is_empty() {
@@ -370,5 +390,87 @@ mod tests {
         plugin.normalize(&st, &p, &mut scores);
         let by = |name: &str| scores[nodes.iter().position(|n| n.name == name).unwrap()];
         assert_eq!((by("a1"), by("a2"), by("b1")), (100, 100, 0));
+    }
+
+    /// The pre-index algorithm: every pod on every node (upstream's walk).
+    fn filter_state_by_walking(pod: &PodInfo, cache: &Cache) -> FilterState {
+        let mut s = FilterState::default();
+        let own_ns = cache.namespace_labels(&pod.namespace);
+        let needs_ns =
+            pod.required_affinity.iter().chain(&pod.required_anti_affinity).any(|t| t.uses_namespace_labels());
+        for node in cache.nodes().iter().filter(|n| n.node.is_some()) {
+            for existing in &node.pods {
+                for t in &existing.required_anti_affinity {
+                    if t.matches(&pod.pod, own_ns) {
+                        bump(&mut s.existing_anti_affinity, node, &t.topology_key, 1);
+                    }
+                }
+                let ns = ns_labels_for(cache, existing, needs_ns);
+                if !pod.required_affinity.is_empty()
+                    && pod.required_affinity.iter().all(|t| t.matches(&existing.pod, ns))
+                {
+                    for t in &pod.required_affinity {
+                        bump(&mut s.affinity, node, &t.topology_key, 1);
+                    }
+                }
+                for t in &pod.required_anti_affinity {
+                    if t.matches(&existing.pod, ns) {
+                        bump(&mut s.anti_affinity, node, &t.topology_key, 1);
+                    }
+                }
+            }
+        }
+        s.self_affinity_allowed =
+            s.affinity.is_empty() && pod.required_affinity.iter().all(|t| t.matches(&pod.pod, own_ns));
+        s
+    }
+
+    fn score_state_by_walking(plugin: &InterPodAffinity, pod: &PodInfo, cache: &Cache) -> ScoreState {
+        let mut s = ScoreState::default();
+        for node in cache.nodes().iter().filter(|n| n.node.is_some()) {
+            for existing in &node.pods {
+                for t in &pod.preferred_affinity {
+                    if t.term.matches(&existing.pod, cache.namespace_labels(&existing.namespace)) {
+                        add_score(&mut s, node, &t.term.topology_key, i64::from(t.weight));
+                    }
+                }
+                for t in &pod.preferred_anti_affinity {
+                    if t.term.matches(&existing.pod, cache.namespace_labels(&existing.namespace)) {
+                        add_score(&mut s, node, &t.term.topology_key, -i64::from(t.weight));
+                    }
+                }
+                plugin.score_existing_terms(&mut s, pod, existing, node, cache);
+            }
+        }
+        s
+    }
+
+    #[test]
+    fn indexed_state_equals_a_walk_over_every_pod() {
+        use crate::testing::random::{Rng, random_pod, step};
+        let plugin = InterPodAffinity::from_args(None).unwrap();
+        let mut checked = 0;
+        for seed in 1..=20u64 {
+            let mut r = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+            let mut c = Cache::new();
+            c.objects.namespaces.insert("other".into(), [("team".to_string(), "x".to_string())].into());
+            for _ in 0..300 {
+                step(&mut r, &mut c, true);
+                let p = PodInfo::new(Arc::new(random_pod(&mut r)));
+                assert_eq!(filter_state(&p, &c), filter_state_by_walking(&p, &c), "seed {seed}: filter state");
+                let mut st = CycleState::default();
+                let code = plugin.pre_score(&mut st, &p, &[], &c).code;
+                let walked = score_state_by_walking(&plugin, &p, &c);
+                match st.read::<ScoreState>(SCORE_KEY) {
+                    Some(s) => assert_eq!(s, &walked, "seed {seed}: score state"),
+                    None => assert!(
+                        code == crate::framework::Code::Skip && walked.topology.is_empty(),
+                        "seed {seed}: skipped although the walk scores {walked:?}"
+                    ),
+                }
+                checked += 1;
+            }
+        }
+        assert_eq!(checked, 6000);
     }
 }

@@ -14,6 +14,7 @@ use crate::node_info::NodeInfo;
 use crate::plugins::node_affinity::required_matches;
 use crate::plugins::taint_toleration::untolerated;
 use crate::pod_info::{PodInfo, SpreadConstraint};
+use crate::spread_counts::SpreadCounter;
 
 pub const NAME: &str = "PodTopologySpread";
 pub const ERR_REASON_CONSTRAINTS_NOT_MATCH: &str = "node(s) didn't match pod topology spread constraints";
@@ -30,6 +31,8 @@ pub struct FilterState {
     pub constraints: Vec<SpreadConstraint>,
     pub counts: Vec<HashMap<String, i64>>,
     pub min_match: Vec<i64>,
+    /// Whether the incoming pod matches each constraint's own selector (0 or 1).
+    pub self_match: Vec<i64>,
 }
 
 #[derive(Debug, Default)]
@@ -53,10 +56,59 @@ pub fn count_matching(node: &NodeInfo, c: &SpreadConstraint, namespace: &str) ->
         .count() as i64
 }
 
-/// Computes domain counts over every eligible node (upstream `calPreFilterState`).
-pub fn filter_state(pod: &PodInfo, constraints: Vec<SpreadConstraint>, nodes: &[NodeInfo]) -> FilterState {
+/// Whether every node passes `node_included` for these constraints, whatever its labels.
+fn every_node_included(pod: &PodInfo, constraints: &[SpreadConstraint]) -> bool {
+    let unrestricted = pod.node_selector.is_empty() && pod.required_node_affinity.is_none();
+    constraints.iter().all(|c| (!c.honor_node_affinity || unrestricted) && !c.honor_node_taints)
+}
+
+fn add_count(counts: &mut HashMap<String, i64>, value: &str, n: i64) {
+    match counts.get_mut(value) {
+        Some(count) => *count += n,
+        None => {
+            counts.insert(value.to_owned(), n);
+        }
+    }
+}
+
+/// The cache's counters for `constraints` in the pod's namespace, if all are registered.
+fn counters<'a>(pod: &PodInfo, constraints: &[SpreadConstraint], cache: &'a Cache) -> Option<Vec<&'a SpreadCounter>> {
+    constraints.iter().map(|c| cache.spread_counter(&pod.namespace, &c.selector, &c.topology_key)).collect()
+}
+
+/// Domain counts over every eligible node (upstream `calPreFilterState`): from
+/// the cache's counters when registered — O(domains) when every node is
+/// eligible, else O(nodes) — or by walking every pod otherwise.
+pub fn domain_counts(pod: &PodInfo, constraints: &[SpreadConstraint], cache: &Cache) -> Vec<HashMap<String, i64>> {
+    counts_from(pod, constraints, cache, counters(pod, constraints, cache))
+}
+
+fn counts_from(
+    pod: &PodInfo,
+    constraints: &[SpreadConstraint],
+    cache: &Cache,
+    counters: Option<Vec<&SpreadCounter>>,
+) -> Vec<HashMap<String, i64>> {
+    if let Some(counters) = &counters
+        && every_node_included(pod, constraints)
+        && (constraints.len() == 1
+            || constraints.iter().all(|c| cache.nodes_with_label(&c.topology_key) == cache.num_nodes()))
+    {
+        return constraints
+            .iter()
+            .zip(counters)
+            .map(|(c, counter)| {
+                cache
+                    .topology_domains(&c.topology_key)
+                    .into_iter()
+                    .flatten()
+                    .map(|(v, _)| (v.clone(), counter.in_domain(v)))
+                    .collect()
+            })
+            .collect();
+    }
     let mut counts: Vec<HashMap<String, i64>> = vec![HashMap::new(); constraints.len()];
-    for node in nodes.iter().filter(|n| n.node.is_some()) {
+    for node in cache.nodes().iter().filter(|n| n.node.is_some()) {
         if !constraints.iter().all(|c| node.labels.contains_key(&c.topology_key)) {
             continue;
         }
@@ -65,15 +117,19 @@ pub fn filter_state(pod: &PodInfo, constraints: Vec<SpreadConstraint>, nodes: &[
                 continue;
             }
             let value = &node.labels[&c.topology_key];
-            let n = count_matching(node, c, &pod.namespace);
-            match counts[i].get_mut(value.as_str()) {
-                Some(count) => *count += n,
-                None => {
-                    counts[i].insert(value.clone(), n);
-                }
-            }
+            let n = match &counters {
+                Some(counters) => counters[i].on_node(&node.name),
+                None => count_matching(node, c, &pod.namespace),
+            };
+            add_count(&mut counts[i], value, n);
         }
     }
+    counts
+}
+
+/// Computes the filter state for the hard `constraints`.
+pub fn filter_state(pod: &PodInfo, constraints: Vec<SpreadConstraint>, cache: &Cache) -> FilterState {
+    let counts = domain_counts(pod, &constraints, cache);
     let min_match = constraints
         .iter()
         .zip(&counts)
@@ -82,18 +138,18 @@ pub fn filter_state(pod: &PodInfo, constraints: Vec<SpreadConstraint>, nodes: &[
             if c.min_domains.is_some_and(|d| (m.len() as i64) < i64::from(d)) { 0 } else { min }
         })
         .collect();
-    FilterState { constraints, counts, min_match }
+    let self_match = constraints.iter().map(|c| i64::from(c.selector.matches(&pod.labels))).collect();
+    FilterState { constraints, counts, min_match, self_match }
 }
 
 /// Whether placing the pod on `node` keeps every hard constraint within its skew.
-pub fn filter_node(pod: &PodInfo, s: &FilterState, node: &NodeInfo) -> Status {
+pub fn filter_node(_pod: &PodInfo, s: &FilterState, node: &NodeInfo) -> Status {
     for (i, c) in s.constraints.iter().enumerate() {
         let Some(value) = node.labels.get(&c.topology_key) else {
             return Status::unresolvable(ERR_REASON_NODE_LABEL_NOT_MATCH);
         };
-        let self_match = i64::from(c.selector.matches(&pod.labels));
         let count = s.counts[i].get(value).copied().unwrap_or(0);
-        let skew = count + self_match - s.min_match[i];
+        let skew = count + s.self_match[i] - s.min_match[i];
         if skew > i64::from(c.max_skew) {
             return Status::unschedulable(ERR_REASON_CONSTRAINTS_NOT_MATCH);
         }
@@ -126,7 +182,7 @@ impl PreFilterPlugin for PodTopologySpread {
         if hard.is_empty() {
             return Status::skip();
         }
-        state.write(NAME, filter_state(pod, hard, cache.nodes()));
+        state.write(NAME, filter_state(pod, hard, cache));
         Status::success()
     }
 }
@@ -160,17 +216,28 @@ impl PreScorePlugin for PodTopologySpread {
                 domains[i].insert(n.labels[&c.topology_key].clone());
             }
         }
-        for node in cache.nodes().iter().filter(|n| n.node.is_some()) {
-            for (i, c) in soft.iter().enumerate() {
-                let Some(v) = node.labels.get(&c.topology_key) else { continue };
-                if !domains[i].contains(v) || !node_included(pod, c, node) {
-                    continue;
+        let counters = counters(pod, &soft, cache);
+        match &counters {
+            // Every node counts: a domain's count is the counter's (O(domains)).
+            Some(counters) if every_node_included(pod, &soft) => {
+                for (i, counter) in counters.iter().enumerate() {
+                    for v in &domains[i] {
+                        s.counts[i].insert(v.clone(), counter.in_domain(v));
+                    }
                 }
-                let n = count_matching(node, c, &pod.namespace);
-                match s.counts[i].get_mut(v.as_str()) {
-                    Some(count) => *count += n,
-                    None => {
-                        s.counts[i].insert(v.clone(), n);
+            }
+            _ => {
+                for node in cache.nodes().iter().filter(|n| n.node.is_some()) {
+                    for (i, c) in soft.iter().enumerate() {
+                        let Some(v) = node.labels.get(&c.topology_key) else { continue };
+                        if !domains[i].contains(v) || !node_included(pod, c, node) {
+                            continue;
+                        }
+                        let n = match &counters {
+                            Some(counters) => counters[i].on_node(&node.name),
+                            None => count_matching(node, c, &pod.namespace),
+                        };
+                        add_count(&mut s.counts[i], v, n);
                     }
                 }
             }
@@ -234,7 +301,7 @@ mod tests {
 
     fn run(c: &Cache, p: &PodInfo, node: &str) -> Status {
         let hard = p.spread_constraints.iter().filter(|c| c.do_not_schedule).cloned().collect();
-        let s = filter_state(p, hard, c.nodes());
+        let s = filter_state(p, hard, c);
         filter_node(p, &s, c.node(node).unwrap())
     }
 
@@ -305,5 +372,43 @@ mod tests {
         let b = nodes.iter().position(|n| n.name == "b1").unwrap();
         assert!(scores[b] > scores[a], "{scores:?}");
         assert_eq!(scores[b], MAX_NODE_SCORE);
+    }
+
+    #[test]
+    fn counts_from_the_cache_counters_equal_a_walk_over_every_pod() {
+        use crate::testing::random::{Rng, random_pod, step};
+        let plugin = PodTopologySpread;
+        for seed in 1..=20u64 {
+            let mut r = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+            let mut r2 = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+            let (mut indexed, mut walked) = (Cache::new(), Cache::new());
+            for _ in 0..300 {
+                step(&mut r, &mut indexed, true);
+                step(&mut r2, &mut walked, false);
+                let p = PodInfo::new(Arc::new(random_pod(&mut r)));
+                random_pod(&mut r2);
+                if p.spread_constraints.is_empty() {
+                    continue;
+                }
+                indexed.prepare_for(&p);
+                assert_eq!(
+                    domain_counts(&p, &p.spread_constraints, &indexed),
+                    counts_from(&p, &p.spread_constraints, &walked, None),
+                    "seed {seed}: counts for {:?}",
+                    p.spread_constraints
+                );
+                let mut scores = Vec::new();
+                for c in [&indexed, &walked] {
+                    let mut st = CycleState::default();
+                    let nodes: Vec<&NodeInfo> = c.nodes().iter().filter(|n| n.node.is_some()).collect();
+                    let s = plugin.pre_score(&mut st, &p, &nodes, c);
+                    let mut per_node: Vec<(String, i64)> =
+                        nodes.iter().map(|n| (n.name.clone(), plugin.score(&st, &p, n, c))).collect();
+                    per_node.sort();
+                    scores.push((s.code, per_node));
+                }
+                assert_eq!(scores[0], scores[1], "seed {seed}: scores for {:?}", p.spread_constraints);
+            }
+        }
     }
 }
