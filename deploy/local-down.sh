@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Stops what deploy/local-up.sh started, by the pids it recorded under DIR/run
-# (kubelets and control loops first, then the apiserver, then etcd), using the
-# same launcher binary local-up.sh built.
+# (kubelets and control loops first, then the apiserver, etcd and the nodes'
+# containerds), kills the containers, unmounts what containerd and the
+# kubelets mounted under DIR and removes the network namespaces it made —
+# also after the launcher itself was killed. Uses the launcher binary
+# local-up.sh built.
 #   deploy/local-down.sh [--dir DIR] [--purge]   (--purge also removes DIR)
 set -euo pipefail
 dir="${HOME:-/root}/.rustkube"

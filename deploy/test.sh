@@ -10,7 +10,8 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 # Debian packages the build and the tests use: protoc for the gRPC bindings,
 # a C compiler for bundled SQLite, etcd for the storage suite, and for the
 # kubelet's real-container tests containerd, runc, the CNI plugins, busybox
-# (the local test image), iproute2 (network namespaces) and iptables.
+# (the local test image), iproute2 (network namespaces), iptables and conntrack;
+# the end-to-end suite's clusters use the same.
 need=()
 command -v cc >/dev/null 2>&1 || need+=(gcc libc6-dev)
 command -v protoc >/dev/null 2>&1 || need+=(protobuf-compiler)
@@ -21,6 +22,8 @@ command -v runc >/dev/null 2>&1 || need+=(runc)
 dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v iptables >/dev/null 2>&1 || need+=(iptables)
+command -v conntrack >/dev/null 2>&1 || need+=(conntrack)
+command -v nsenter >/dev/null 2>&1 || need+=(util-linux)
 if [ ${#need[@]} -gt 0 ]; then
   echo "test.sh: installing missing packages: ${need[*]}"
   as_root apt-get update -qq

@@ -132,6 +132,8 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
 
 [plugins."io.containerd.grpc.v1.cri"]
   sandbox_image = "$sandbox"
+  # Pod network namespaces under the state dir, not the host's /run/netns.
+  netns_mounts_under_state_dir = true
   enable_selinux = false
   restrict_oom_score_adj = true
   [plugins."io.containerd.grpc.v1.cri".cni]
@@ -160,6 +162,7 @@ cni_config() {
       "type": "bridge",
       "bridge": "$bridge",
       "isGateway": true,
+      "isDefaultGateway": true,
       "ipMasq": false,
       "hairpinMode": true,
       "ipam": {

@@ -1,7 +1,7 @@
 //! A single-member etcd on free loopback ports, and its health check.
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -54,7 +54,12 @@ pub fn args(data_dir: &Path, client_port: u16, peer_port: u16) -> Vec<String> {
 
 /// etcd's `/health` answers `{"health":"true"}` once it serves requests.
 pub fn healthy(port: u16) -> bool {
-    let Ok(mut stream) = TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_secs(1)) else {
+    healthy_in(None, port)
+}
+
+/// [`healthy`] for an etcd on the loopback of network namespace `netns`.
+pub fn healthy_in(netns: Option<&str>, port: u16) -> bool {
+    let Ok(mut stream) = crate::netns::connect(netns, ([127, 0, 0, 1], port).into(), Duration::from_secs(1)) else {
         return false;
     };
     let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
@@ -66,14 +71,16 @@ pub fn healthy(port: u16) -> bool {
     body.contains("\"health\":\"true\"")
 }
 
-/// Starts etcd for the cluster under `dir` and waits until it is healthy;
+/// Starts etcd for the cluster under `dir` (inside network namespace
+/// `netns` when given, on its loopback) and waits until it is healthy;
 /// returns the process and its client endpoint.
-pub fn start(dir: &Path) -> anyhow::Result<(Process, String)> {
+pub fn start(dir: &Path, netns: Option<&str>) -> anyhow::Result<(Process, String)> {
     let bin = binary()?;
-    let (client, peer) = (free_port()?, free_port()?);
-    let etcd = Process::spawn(dir, "etcd", &bin, &args(&dir.join("etcd"), client, peer))?;
+    // A namespace of the cluster's own has every port free.
+    let (client, peer) = if netns.is_some() { (2379, 2380) } else { (free_port()?, free_port()?) };
+    let etcd = Process::spawn_in(dir, "etcd", &bin, &args(&dir.join("etcd"), client, peer), netns)?;
     let deadline = Instant::now() + Duration::from_secs(20);
-    while !healthy(client) {
+    while !healthy_in(netns, client) {
         process::check_alive(std::slice::from_ref(&etcd))?;
         if Instant::now() > deadline {
             bail!("etcd did not become healthy within 20s; see {}", etcd.log.display());

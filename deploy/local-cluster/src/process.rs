@@ -14,36 +14,84 @@ pub struct Process {
     pub name: String,
     pub pid: u32,
     pub log: PathBuf,
+    /// How it was started, so it can be started again the same way.
+    pub launch: Launch,
+}
+
+/// A daemon's command line and the network namespace it runs in.
+#[derive(Debug, Clone)]
+pub struct Launch {
+    pub binary: PathBuf,
+    pub args: Vec<String>,
+    /// Entered with `nsenter --net` (network namespace only: `ip netns exec`
+    /// would also remount /sys, hiding the cgroup mounts runc needs).
+    pub netns: Option<String>,
 }
 
 impl Process {
     /// Starts `binary` with `args`, output to `DIR/logs/NAME.log`, pid to `DIR/run/NAME.pid`.
     pub fn spawn(dir: &Path, name: &str, binary: &Path, args: &[String]) -> anyhow::Result<Self> {
-        use std::os::unix::process::CommandExt as _;
-        if !binary.is_file() {
-            bail!("{} not found: build it first (cargo build --release --workspace --bins)", binary.display());
-        }
-        let log = dir.join("logs").join(format!("{name}.log"));
-        let file = std::fs::File::create(&log).with_context(|| format!("creating {}", log.display()))?;
-        let child = Command::new(binary)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(file.try_clone()?)
-            .stderr(file)
-            .process_group(0)
-            .spawn()
-            .with_context(|| format!("starting {}", binary.display()))?;
-        let pid = child.id();
-        // The child is reaped by whoever outlives it; this process does not wait on it.
-        drop(child);
-        let pid_file = dir.join("run").join(format!("{name}.pid"));
-        std::fs::write(&pid_file, pid.to_string()).with_context(|| format!("writing {}", pid_file.display()))?;
-        Ok(Process { name: name.to_owned(), pid, log })
+        Self::spawn_in(dir, name, binary, args, None)
+    }
+
+    /// As [`Process::spawn`], inside network namespace `netns` when given.
+    pub fn spawn_in(
+        dir: &Path,
+        name: &str,
+        binary: &Path,
+        args: &[String],
+        netns: Option<&str>,
+    ) -> anyhow::Result<Self> {
+        let launch = Launch { binary: binary.to_owned(), args: args.to_vec(), netns: netns.map(str::to_owned) };
+        start(dir, name, launch, false)
+    }
+
+    /// Starts it again with the same command line, appending to its log.
+    pub fn restart(&self, dir: &Path) -> anyhow::Result<Self> {
+        start(dir, &self.name, self.launch.clone(), true)
     }
 
     pub fn is_alive(&self) -> bool {
         alive(self.pid)
     }
+}
+
+fn start(dir: &Path, name: &str, launch: Launch, append: bool) -> anyhow::Result<Process> {
+    use std::os::unix::process::CommandExt as _;
+    if !launch.binary.is_file() {
+        bail!("{} not found: build it first (cargo build --release --workspace --bins)", launch.binary.display());
+    }
+    let log = dir.join("logs").join(format!("{name}.log"));
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .write(true)
+        .append(append)
+        .truncate(!append)
+        .open(&log)
+        .with_context(|| format!("creating {}", log.display()))?;
+    let mut command = match &launch.netns {
+        Some(netns) => {
+            // nsenter enters the namespace and execs the daemon: the pid stays the daemon's.
+            let mut c = Command::new("nsenter");
+            c.arg(format!("--net={}", crate::netns::path(netns).display())).arg(&launch.binary);
+            c
+        }
+        None => Command::new(&launch.binary),
+    };
+    let child = command
+        .args(&launch.args)
+        .stdin(Stdio::null())
+        .stdout(file.try_clone()?)
+        .stderr(file)
+        .process_group(0)
+        .spawn()
+        .with_context(|| format!("starting {}", launch.binary.display()))?;
+    let pid = child.id();
+    // The child is reaped by whoever outlives it; this process does not wait on it.
+    drop(child);
+    let pid_file = dir.join("run").join(format!("{name}.pid"));
+    std::fs::write(&pid_file, pid.to_string()).with_context(|| format!("writing {}", pid_file.display()))?;
+    Ok(Process { name: name.to_owned(), pid, log, launch })
 }
 
 /// Fails, quoting the end of its log, when one of `processes` has exited.
@@ -75,15 +123,31 @@ pub fn recorded(dir: &Path) -> Vec<(String, u32)> {
     out
 }
 
-/// The recorded processes still running.
+/// The recorded processes still running (and still ours: see [`is_ours`]).
 pub fn running(dir: &Path) -> Vec<(String, u32)> {
-    recorded(dir).into_iter().filter(|(_, pid)| alive(*pid)).collect()
+    recorded(dir).into_iter().filter(|(_, pid)| is_ours(*pid, dir)).collect()
 }
 
-fn alive(pid: u32) -> bool {
-    // A zombie (exited, not yet reaped) counts as gone.
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => !stat.rsplit(')').next().is_some_and(|rest| rest.trim_start().starts_with('Z')),
+/// Whether `pid` runs and its command line names `dir`: every daemon started
+/// here gets a path under the cluster's directory, so a recorded pid the
+/// kernel has since given to another program is never signalled.
+pub fn is_ours(pid: u32, dir: &Path) -> bool {
+    let needle = dir.display().to_string();
+    alive(pid)
+        && std::fs::read(format!("/proc/{pid}/cmdline"))
+            .is_ok_and(|c| c.split(|b| *b == 0).any(|arg| String::from_utf8_lossy(arg).contains(&needle)))
+}
+
+/// Whether `pid` runs: some thread of it is neither a zombie nor dead. (A
+/// multi-threaded process's leader turns zombie while its other threads may
+/// still be exiting and holding its files, such as a listening socket.)
+pub fn alive(pid: u32) -> bool {
+    let state = |stat: &str| stat.rsplit(')').next().and_then(|rest| rest.trim_start().chars().next());
+    let running = |stat_path: std::path::PathBuf| {
+        std::fs::read_to_string(stat_path).ok().is_some_and(|stat| !matches!(state(&stat), Some('Z' | 'X') | None))
+    };
+    match std::fs::read_dir(format!("/proc/{pid}/task")) {
+        Ok(tasks) => tasks.flatten().any(|t| running(t.path().join("stat"))),
         Err(_) => false,
     }
 }
@@ -102,6 +166,10 @@ pub fn stop(pid: u32, grace: Duration) -> bool {
         std::thread::sleep(Duration::from_millis(25));
     }
     signal(pid, rustix::process::Signal::KILL);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while alive(pid) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
     true
 }
 
@@ -109,5 +177,46 @@ pub fn stop(pid: u32, grace: Duration) -> bool {
 pub fn signal(pid: u32, sig: rustix::process::Signal) {
     if let Some(pid) = i32::try_from(pid).ok().and_then(rustix::process::Pid::from_raw) {
         let _ = rustix::process::kill_process(pid, sig);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_process_is_alive_until_it_exits_and_a_zombie_is_not() {
+        let mut child = Command::new("sleep").arg("30").spawn().unwrap();
+        assert!(alive(child.id()), "a sleeping process is alive");
+        signal(child.id(), rustix::process::Signal::KILL);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        // Not reaped yet: a zombie, which counts as gone.
+        while alive(child.id()) {
+            assert!(Instant::now() < deadline, "a killed process stops counting as alive");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let _ = child.wait();
+        assert!(!alive(child.id()));
+    }
+
+    #[test]
+    fn only_processes_naming_the_dir_are_ours() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("log");
+        std::fs::write(&file, "").unwrap();
+        let mut mine = Command::new("tail").arg("-f").arg(&file).stdout(Stdio::null()).spawn().unwrap();
+        let mut other = Command::new("sleep").arg("30").spawn().unwrap();
+        // Until it has exec'd, a child's command line is still this test's.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !is_ours(mine.id(), dir.path()) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let (ours, others) = (is_ours(mine.id(), dir.path()), is_ours(other.id(), dir.path()));
+        for c in [&mut mine, &mut other] {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        assert!(ours, "a process naming the dir is ours");
+        assert!(!others, "a process not naming the dir is never ours");
     }
 }

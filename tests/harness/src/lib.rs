@@ -12,6 +12,6 @@ pub mod kubectl;
 
 pub use apiserver::{Apiserver, BACKENDS, Backend};
 pub use binaries::binary;
-pub use cluster::Cluster;
+pub use cluster::{Cluster, ClusterBuilder, eventually};
 pub use daemon::Daemon;
 pub use kubectl::kubectl_binary;
