@@ -597,7 +597,6 @@ fn set_at_path(obj: &mut Value, path: &str, value: Value) -> Result<(), ApiError
 
 fn scale_of(info: &RequestInfo, obj: &Value) -> Result<Value, ApiError> {
     if let Some(paths) = info.custom.as_ref().and_then(|c| c.scale.as_ref()) {
-        let md = obj.get("metadata").cloned().unwrap_or_else(|| json!({}));
         let replicas = obj.pointer(&scale_pointer(&paths.spec_replicas)).and_then(Value::as_i64).unwrap_or(0);
         let status_replicas = obj.pointer(&scale_pointer(&paths.status_replicas)).and_then(Value::as_i64).unwrap_or(0);
         let mut status = json!({ "replicas": status_replicas });
@@ -606,16 +605,7 @@ fn scale_of(info: &RequestInfo, obj: &Value) -> Result<Value, ApiError> {
         {
             status["selector"] = json!(sel);
         }
-        return Ok(json!({
-            "kind": "Scale",
-            "apiVersion": "autoscaling/v1",
-            "metadata": {
-                "name": md.get("name"), "namespace": md.get("namespace"), "uid": md.get("uid"),
-                "resourceVersion": md.get("resourceVersion"), "creationTimestamp": md.get("creationTimestamp"),
-            },
-            "spec": { "replicas": replicas },
-            "status": status,
-        }));
+        return Ok(scale_object(obj, replicas, status));
     }
     let replicas = obj.get("spec").and_then(|s| s.get("replicas")).and_then(Value::as_i64).unwrap_or(1);
     let status_replicas = obj.get("status").and_then(|s| s.get("replicas")).and_then(Value::as_i64).unwrap_or(0);
@@ -640,8 +630,13 @@ fn scale_of(info: &RequestInfo, obj: &Value) -> Result<Value, ApiError> {
             }
         })
         .unwrap_or_default();
+    Ok(scale_object(obj, replicas, json!({ "replicas": status_replicas, "selector": selector })))
+}
+
+/// The autoscaling/v1 Scale of `obj`, with its identity.
+fn scale_object(obj: &Value, replicas: i64, status: Value) -> Value {
     let md = obj.get("metadata").cloned().unwrap_or_else(|| json!({}));
-    Ok(json!({
+    json!({
         "kind": "Scale",
         "apiVersion": "autoscaling/v1",
         "metadata": {
@@ -649,8 +644,8 @@ fn scale_of(info: &RequestInfo, obj: &Value) -> Result<Value, ApiError> {
             "resourceVersion": md.get("resourceVersion"), "creationTimestamp": md.get("creationTimestamp"),
         },
         "spec": { "replicas": replicas },
-        "status": { "replicas": status_replicas, "selector": selector },
-    }))
+        "status": status,
+    })
 }
 
 async fn update_scale(

@@ -312,19 +312,7 @@ async fn readiness_probe_drives_ready_and_liveness_failure_restarts_the_containe
         .create(&client)
         .await;
     let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
-    let ready_is = |want: &'static str| {
-        let pods = pods.clone();
-        async move {
-            wait_for(Duration::from_secs(15), &format!("Ready={want}"), || {
-                let pods = pods.clone();
-                async move {
-                    let p = pods.get("probed").await.map_err(|e| e.to_string())?;
-                    if condition(&p, "Ready").as_deref() == Some(want) { Ok(p) } else { Err(summary(&p)) }
-                }
-            })
-            .await
-        }
-    };
+    let ready_is = |want: &'static str| ready_condition_is(&pods, "probed", want);
     let p = ready_is("True").await;
     assert_eq!(p.status.unwrap().pod_ip.as_deref(), Some("127.0.0.1"), "hostNetwork pods have the node IP");
     code.store(500, Ordering::SeqCst);
@@ -638,19 +626,7 @@ async fn grpc_readiness_probe_follows_the_health_service_status() {
         .create(&client)
         .await;
     let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
-    let ready_is = |want: &'static str| {
-        let pods = pods.clone();
-        async move {
-            wait_for(Duration::from_secs(15), &format!("Ready={want}"), || {
-                let pods = pods.clone();
-                async move {
-                    let p = pods.get("grpc").await.map_err(|e| e.to_string())?;
-                    if condition(&p, "Ready").as_deref() == Some(want) { Ok(p) } else { Err(summary(&p)) }
-                }
-            })
-            .await
-        }
-    };
+    let ready_is = |want: &'static str| ready_condition_is(&pods, "grpc", want);
     ready_is("True").await;
     health.set("ready-svc", ServingStatus::NotServing);
     ready_is("False").await;
@@ -698,4 +674,16 @@ async fn stats_summary_reports_the_node_and_its_pods() {
     assert_eq!(web["podRef"]["namespace"], "default");
     assert_eq!(web["containers"][0]["name"], "main", "{web}");
     assert!(web["memory"]["workingSetBytes"].is_u64(), "{web}");
+}
+
+/// Waits (15 s at most) until pod `name`'s Ready condition is `want`.
+async fn ready_condition_is(pods: &Api<Pod>, name: &str, want: &str) -> Pod {
+    wait_for(Duration::from_secs(15), &format!("{name} Ready={want}"), || {
+        let pods = pods.clone();
+        async move {
+            let p = pods.get(name).await.map_err(|e| e.to_string())?;
+            if condition(&p, "Ready").as_deref() == Some(want) { Ok(p) } else { Err(summary(&p)) }
+        }
+    })
+    .await
 }

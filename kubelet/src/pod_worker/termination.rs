@@ -92,6 +92,22 @@ impl Worker {
         }
     }
 
+    /// The pod's status view once its containers are stopped: sandbox not
+    /// ready, no IPs, every container as the runtime now reports it.
+    async fn stopped_view(&mut self, pod: &Pod) -> Result<PodView, Error> {
+        let after = self.snapshot().await?;
+        let sandbox = after.sandboxes.first().map(|s| s.id.clone());
+        let (views, _) = self.container_views(Some(pod), &after, sandbox.as_deref()).await?;
+        self.waiting.clear();
+        Ok(PodView {
+            sandbox_ready: false,
+            pod_ips: vec![],
+            host_ip: self.ctx.host_ip.clone(),
+            id_scheme: self.ctx.id_scheme.clone(),
+            containers: views,
+        })
+    }
+
     /// Evicts the pod, as the eviction manager asked: kills its containers at
     /// once (a hard eviction allows no grace) and posts phase Failed, reason
     /// `Evicted`, the eviction message and a `DisruptionTarget` condition, as upstream.
@@ -99,17 +115,7 @@ impl Worker {
         tracing::info!(pod = %self.key.full_name(), "evicting pod");
         let snap = self.snapshot().await?;
         self.stop_all(&snap, 0).await;
-        let after = self.snapshot().await?;
-        let sandbox = after.sandboxes.first().map(|s| s.id.clone());
-        let (views, _) = self.container_views(Some(pod), &after, sandbox.as_deref()).await?;
-        let view = PodView {
-            sandbox_ready: false,
-            pod_ips: vec![],
-            host_ip: self.ctx.host_ip.clone(),
-            id_scheme: self.ctx.id_scheme.clone(),
-            containers: views,
-        };
-        self.waiting.clear();
+        let view = self.stopped_view(pod).await?;
         let mut basis = pod.clone();
         if let Some(last) = &self.last_posted {
             basis.status = Some(last.clone());
@@ -165,17 +171,7 @@ impl Worker {
         self.stop_all_with_hooks(&snap, grace, pod).await;
         if let Some(pod) = pod {
             // The final status: every container terminated.
-            let after = self.snapshot().await?;
-            let sandbox = after.sandboxes.first().map(|s| s.id.clone());
-            let (views, _) = self.container_views(Some(pod), &after, sandbox.as_deref()).await?;
-            let view = PodView {
-                sandbox_ready: false,
-                pod_ips: vec![],
-                host_ip: self.ctx.host_ip.clone(),
-                id_scheme: self.ctx.id_scheme.clone(),
-                containers: views,
-            };
-            self.waiting.clear();
+            let view = self.stopped_view(pod).await?;
             if let Err(e) = self.post_status(pod, &view, &HashMap::new()).await {
                 tracing::debug!(pod = %self.key.full_name(), error = %e, "final status not posted");
             }
