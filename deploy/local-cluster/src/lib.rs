@@ -338,7 +338,9 @@ pub async fn up(spec: &Spec, progress: &(dyn Fn(&str) + Sync)) -> anyhow::Result
         let args = vec![
             format!("--kubeconfig={}", path.display()),
             format!("--hostname-override={node}"),
-            "--container-runtime-endpoint=fake://".to_owned(),
+            // Pod IPs from a /24 of their own (10.244.128+i.0/24), so fake pods
+            // never share an IP with a containerd node's pods (10.244.i.0/24).
+            format!("--container-runtime-endpoint=fake://?pod-cidr=10.244.{}.0/24", 128 + i % 128),
             format!("--root-dir={}", root.display()),
             "--node-ip=127.0.0.1".to_owned(),
             "--address=127.0.0.1".to_owned(),

@@ -25,10 +25,40 @@ pub struct FakeConfig {
     pub run_for: Duration,
     /// Images whose pull fails as a registry's "not found" does.
     pub missing_images: Vec<String>,
+    /// Where pod IPs come from (`pod-cidr=10.244.128.0/24`), so simulated
+    /// nodes sharing a cluster with real ones never hand out the same IP;
+    /// without it, 10.244.0.0/13.
+    pub pod_cidr: Option<(std::net::Ipv4Addr, u8)>,
+}
+
+/// `a.b.c.d/n` with n between 8 and 30.
+fn parse_cidr(v: &str) -> Result<(std::net::Ipv4Addr, u8), String> {
+    let bad = || format!("pod-cidr {v:?} is not an IPv4 CIDR with a prefix of 8 to 30 bits");
+    let (addr, bits) = v.split_once('/').ok_or_else(bad)?;
+    let addr: std::net::Ipv4Addr = addr.parse().map_err(|_| bad())?;
+    let bits: u8 = bits.parse().map_err(|_| bad())?;
+    if !(8..=30).contains(&bits) {
+        return Err(bad());
+    }
+    let mask = u32::MAX << (32 - bits);
+    Ok((std::net::Ipv4Addr::from(u32::from(addr) & mask), bits))
+}
+
+/// The `n`th pod IP: inside `cidr` (skipping its network, `.1` and broadcast
+/// addresses, wrapping around), or in 10.244.0.0/13.
+fn pod_ip(cidr: Option<(std::net::Ipv4Addr, u8)>, n: u64) -> String {
+    match cidr {
+        Some((base, bits)) => {
+            let usable = (1u64 << (32 - bits)) - 3;
+            let offset = u32::try_from(n % usable + 2).unwrap_or(2);
+            std::net::Ipv4Addr::from(u32::from(base) + offset).to_string()
+        }
+        None => format!("10.{}.{}.{}", 244 + (n >> 16) % 8, (n >> 8) & 0xff, (n & 0xff).max(2)),
+    }
 }
 
 impl FakeConfig {
-    /// Parses `start-latency=100ms&exit-code=1&run-for=2s&missing-images=a,b`.
+    /// Parses `start-latency=100ms&exit-code=1&run-for=2s&missing-images=a,b&pod-cidr=10.244.128.0/24`.
     pub fn parse(query: &str) -> Result<Self, String> {
         let mut config = FakeConfig::default();
         for pair in query.split('&').filter(|p| !p.is_empty()) {
@@ -42,6 +72,7 @@ impl FakeConfig {
                 "missing-images" => {
                     config.missing_images = v.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect()
                 }
+                "pod-cidr" => config.pod_cidr = Some(parse_cidr(v)?),
                 other => return Err(format!("unknown fake runtime option {other:?}")),
             }
         }
@@ -110,7 +141,7 @@ impl Runtime for FakeRuntime {
     async fn run_pod_sandbox(&self, config: &SandboxConfig) -> Result<String> {
         self.latency().await;
         let (n, id) = self.id();
-        let ip = format!("10.{}.{}.{}", 244 + (n >> 16) % 8, (n >> 8) & 0xff, (n & 0xff).max(2));
+        let ip = pod_ip(self.config.pod_cidr, n);
         let status = SandboxStatus {
             id: id.clone(),
             name: config.name.clone(),
@@ -327,5 +358,17 @@ mod tests {
         let id = rt.pull_image("busybox").await.unwrap();
         assert_eq!(rt.image_status("busybox").await.unwrap(), Some(id));
         assert!(FakeConfig::parse("bogus=1").is_err());
+    }
+
+    #[test]
+    fn pod_ips_come_from_the_configured_cidr() {
+        let config = FakeConfig::parse("pod-cidr=10.244.130.7/24").unwrap();
+        assert_eq!(config.pod_cidr, Some(("10.244.130.0".parse().unwrap(), 24)));
+        assert_eq!(pod_ip(config.pod_cidr, 0), "10.244.130.2");
+        assert_eq!(pod_ip(config.pod_cidr, 252), "10.244.130.254");
+        assert_eq!(pod_ip(config.pod_cidr, 253), "10.244.130.2", "wraps inside the CIDR");
+        assert!(FakeConfig::parse("pod-cidr=10.0.0.0/31").is_err());
+        assert!(FakeConfig::parse("pod-cidr=nope").is_err());
+        assert_eq!(pod_ip(None, 0), "10.244.0.2");
     }
 }
