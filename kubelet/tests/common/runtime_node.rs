@@ -257,13 +257,7 @@ impl NetnsApiserver {
     /// Runs kubectl 1.33 and returns stdout, failing with both streams on error.
     pub fn ok(&self, args: &[&str]) -> String {
         let out = self.kubectl("1.33").args(args).output().expect("running kubectl");
-        assert!(
-            out.status.success(),
-            "kubectl {args:?} failed:\nstdout: {}\nstderr: {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        rustkube_harness::kubectl::stdout_of(args, &out, "")
     }
 
     /// Creates an object from JSON with `kubectl create -f -`.

@@ -8,7 +8,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::etcd::EtcdServer;
-use crate::kubectl::kubectl_binary;
 
 /// Which store the apiserver under test uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,11 +119,7 @@ impl Apiserver {
 
     /// A kube-rs client with the cluster-admin identity.
     pub async fn client(&self) -> kube::Client {
-        let file = kube::config::Kubeconfig::read_from(self.kubeconfig()).expect("reading admin.kubeconfig");
-        let config = kube::Config::from_custom_kubeconfig(file, &kube::config::KubeConfigOptions::default())
-            .await
-            .expect("admin.kubeconfig as a client configuration");
-        kube::Client::try_from(config).expect("building a kube client")
+        admin_client(&self.kubeconfig()).await
     }
 
     fn wait_ready(&self) {
@@ -150,41 +145,20 @@ impl Apiserver {
 
     /// Runs kubectl `version` against this server.
     pub fn kubectl(&self, version: &str, args: &[&str]) -> Output {
-        Command::new(kubectl_binary(version))
-            .arg(format!("--kubeconfig={}", self.kubeconfig().display()))
-            .args(args)
-            .env_remove("KUBECONFIG")
-            .output()
-            .expect("running kubectl")
+        crate::kubectl::run(version, &self.kubeconfig(), args, None)
     }
 
     /// Runs kubectl with stdin.
     pub fn kubectl_stdin(&self, version: &str, args: &[&str], stdin: &str) -> Output {
-        use std::io::Write;
-        let mut child = Command::new(kubectl_binary(version))
-            .arg(format!("--kubeconfig={}", self.kubeconfig().display()))
-            .args(args)
-            .env_remove("KUBECONFIG")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("running kubectl");
-        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-        child.wait_with_output().unwrap()
+        crate::kubectl::run(version, &self.kubeconfig(), args, Some(stdin))
     }
 
     /// Runs kubectl and returns stdout, failing the test with both streams on error.
     pub fn ok(&self, version: &str, args: &[&str]) -> String {
         let out = self.kubectl(version, args);
-        assert!(
-            out.status.success(),
-            "kubectl {version} {args:?} failed:\nstdout: {}\nstderr: {}\nserver log tail:\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr),
-            self.log_tail()
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        let context =
+            if out.status.success() { String::new() } else { format!("\nserver log tail:\n{}", self.log_tail()) };
+        crate::kubectl::stdout_of(args, &out, &context)
     }
 
     pub fn log_tail(&self) -> String {
@@ -201,4 +175,13 @@ impl Drop for Apiserver {
             eprintln!("--- kube-apiserver log ---\n{}", self.logs());
         }
     }
+}
+
+/// A kube-rs client from an admin kubeconfig.
+pub async fn admin_client(kubeconfig: &Path) -> kube::Client {
+    let file = kube::config::Kubeconfig::read_from(kubeconfig).expect("reading admin.kubeconfig");
+    let config = kube::Config::from_custom_kubeconfig(file, &kube::config::KubeConfigOptions::default())
+        .await
+        .expect("admin.kubeconfig as a client configuration");
+    kube::Client::try_from(config).expect("building a kube client")
 }

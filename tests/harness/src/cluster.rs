@@ -7,7 +7,7 @@
 //! printed and the logs are kept under /var/tmp/rustkube-e2e-logs.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use rustkube_local_cluster::{Cluster as Started, Network, Spec};
@@ -144,56 +144,23 @@ impl Cluster {
 
     /// A kube-rs client with the cluster-admin identity (through the loopback relay).
     pub async fn client(&self) -> kube::Client {
-        let file = kube::config::Kubeconfig::read_from(self.kubeconfig()).expect("reading admin.kubeconfig");
-        let config = kube::Config::from_custom_kubeconfig(file, &kube::config::KubeConfigOptions::default())
-            .await
-            .expect("admin.kubeconfig as a client configuration");
-        kube::Client::try_from(config).expect("building a kube client")
+        crate::apiserver::admin_client(&self.kubeconfig()).await
     }
 
     /// Runs the real kubectl of `version` against the cluster.
     pub fn kubectl(&self, version: &str, args: &[&str]) -> Output {
-        Command::new(crate::kubectl::kubectl_binary(version))
-            .arg(format!("--kubeconfig={}", self.kubeconfig().display()))
-            .args(args)
-            .env_remove("KUBECONFIG")
-            .output()
-            .expect("running kubectl")
+        crate::kubectl::run(version, &self.kubeconfig(), args, None)
     }
 
     /// Runs kubectl 1.33 and returns stdout, failing the test with both streams on error.
     pub fn ok(&self, args: &[&str]) -> String {
-        let out = self.kubectl("1.33", args);
-        assert!(
-            out.status.success(),
-            "kubectl {args:?} failed:\nstdout: {}\nstderr: {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        crate::kubectl::stdout_of(args, &self.kubectl("1.33", args), "")
     }
 
     /// Runs kubectl 1.33 with `stdin` (e.g. `apply -f -`), failing the test on error.
     pub fn ok_stdin(&self, args: &[&str], stdin: &str) -> String {
-        use std::io::Write as _;
-        let mut child = Command::new(crate::kubectl::kubectl_binary("1.33"))
-            .arg(format!("--kubeconfig={}", self.kubeconfig().display()))
-            .args(args)
-            .env_remove("KUBECONFIG")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("running kubectl");
-        child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("writing kubectl's stdin");
-        let out = child.wait_with_output().expect("kubectl");
-        assert!(
-            out.status.success(),
-            "kubectl {args:?} failed:\nstdout: {}\nstderr: {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        let out = crate::kubectl::run("1.33", &self.kubeconfig(), args, Some(stdin));
+        crate::kubectl::stdout_of(args, &out, "")
     }
 
     /// SIGKILLs daemon `name` (`kube-apiserver`, `kube-scheduler`, `kubelet-node-0`, …).
