@@ -112,12 +112,14 @@ pub fn prune_unknown(group: &str, version: &str, kind: &str, obj: &mut Value) ->
 
 /// Applies `mode` to `obj`: returns the warnings to send, or the Strict error.
 pub fn check(mode: Mode, group: &str, version: &str, kind: &str, obj: &mut Value) -> Result<Vec<String>, ApiError> {
-    if mode == Mode::Ignore {
-        prune_unknown(group, version, kind, obj);
-        return Ok(Vec::new());
-    }
     let unknown = prune_unknown(group, version, kind, obj);
-    if unknown.is_empty() {
+    verdict(mode, version, kind, &unknown)
+}
+
+/// What `mode` makes of the unknown fields found (and already dropped) in an
+/// object of `kind`: nothing (Ignore), warnings (Warn), or a 400 (Strict).
+pub fn verdict(mode: Mode, version: &str, kind: &str, unknown: &[String]) -> Result<Vec<String>, ApiError> {
+    if mode == Mode::Ignore || unknown.is_empty() {
         return Ok(Vec::new());
     }
     let listed: Vec<String> = unknown.iter().map(|p| format!("unknown field \"{p}\"")).collect();

@@ -266,24 +266,35 @@ async fn openapi_v2(headers: HeaderMap) -> Response {
     }
 }
 
-/// The OpenAPI 3 documents of the custom group-versions, keyed `apis/<group>/<version>`.
-fn custom_openapi_documents(catalog: &crd::Catalog) -> Vec<(String, Box<[u8]>)> {
-    let mut docs = Vec::new();
-    for g in catalog.groups() {
-        for v in &g.versions {
-            let resources: Vec<(&rustkube_api::registry::ResourceInfo, Option<&serde_json::Value>)> =
-                catalog.resources_in(g.name, v).filter_map(|r| catalog.of(r).map(|c| (r, c.schema.as_ref()))).collect();
-            docs.push((format!("apis/{}/{v}", g.name), openapi::v3_custom_json(g.name, v, &resources)));
-        }
+/// The OpenAPI 3 documents of the custom group-versions (only `only`'s when
+/// given), keyed `apis/<group>/<version>`.
+fn custom_openapi_documents(catalog: &crd::Catalog, only: Option<(&str, &str)>) -> Vec<(String, Box<[u8]>)> {
+    let wanted = |g: &str, v: &str| only.is_none_or(|(og, ov)| og == g && ov == v);
+    let group_versions: Vec<(&str, &str)> = catalog
+        .groups()
+        .iter()
+        .flat_map(|g| g.versions.iter().map(move |v| (g.name, *v)))
+        .filter(|(g, v)| wanted(g, v))
+        .collect();
+    if group_versions.is_empty() {
+        return Vec::new();
     }
-    docs
+    let core = openapi::core_definitions();
+    group_versions
+        .into_iter()
+        .map(|(g, v)| {
+            let resources: Vec<(&rustkube_api::registry::ResourceInfo, Option<&serde_json::Value>)> =
+                catalog.resources_in(g, v).filter_map(|r| catalog.of(r).map(|c| (r, c.schema.as_ref()))).collect();
+            (format!("apis/{g}/{v}"), openapi::v3_custom_json(g, v, &resources, &core))
+        })
+        .collect()
 }
 
 async fn openapi_v3_index(State(state): State<Arc<AppState>>) -> Response {
     let catalog = state.custom.snapshot();
     let index = tokio::task::spawn_blocking(move || {
         let mut index = openapi::v3_index();
-        for (path, doc) in custom_openapi_documents(&catalog) {
+        for (path, doc) in custom_openapi_documents(&catalog, None) {
             let url = format!("/openapi/v3/{path}?hash={}", openapi::document_hash(&doc));
             index["paths"][path] = serde_json::json!({ "serverRelativeURL": url });
         }
@@ -307,10 +318,10 @@ async fn openapi_v3(
         _ => return ApiError::path_not_found().into_response(),
     };
     if openapi::v3_group_version_json(group, version).is_none() {
-        let wanted = format!("apis/{group}/{version}");
+        let (group, version) = (group.to_owned(), version.to_owned());
         let catalog = state.custom.snapshot();
         let doc = tokio::task::spawn_blocking(move || {
-            custom_openapi_documents(&catalog).into_iter().find(|(p, _)| *p == wanted).map(|(_, d)| d)
+            custom_openapi_documents(&catalog, Some((&group, &version))).into_iter().next().map(|(_, d)| d)
         })
         .await;
         return match doc {

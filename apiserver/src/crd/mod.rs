@@ -521,21 +521,9 @@ pub fn admit(
     mode: crate::field_validation::Mode,
     obj: &mut Value,
 ) -> Result<Vec<String>, ApiError> {
-    use crate::field_validation::Mode;
     let Some(schema) = &version.schema else { return Ok(Vec::new()) };
     let unknown = schema::prune_and_default(schema, obj);
-    let mut warnings: Vec<String> = unknown.iter().map(|p| format!("unknown field \"{p}\"")).collect();
-    if mode == Mode::Strict && !warnings.is_empty() {
-        let kind = version.info.kind;
-        return Err(ApiError::bad_request(format!(
-            "{kind} in version \"{}\" cannot be handled as a {kind}: strict decoding error: {}",
-            version.info.version,
-            warnings.join(", ")
-        )));
-    }
-    if mode == Mode::Ignore {
-        warnings.clear();
-    }
+    let mut warnings = crate::field_validation::verdict(mode, version.info.version, version.info.kind, &unknown)?;
     let errors = schema::validate(schema, obj);
     if !errors.is_empty() {
         let name = meta::meta_str(obj, "name")

@@ -112,7 +112,13 @@ const KIND_DESCRIPTION: &str = "Kind is a string value representing the REST res
 /// resources, each CRD schema as a definition (with `apiVersion`, `kind` and `metadata`
 /// added, as upstream's CRD OpenAPI builder does), its List, and the meta definitions they
 /// refer to. `resources` pairs each served resource with its `openAPIV3Schema`.
-pub fn v3_custom_json(group: &str, version: &str, resources: &[(&ResourceInfo, Option<&Value>)]) -> Box<[u8]> {
+/// `core_definitions` come from [`core_definitions`], parsed once per request by the caller.
+pub fn v3_custom_json(
+    group: &str,
+    version: &str,
+    resources: &[(&ResourceInfo, Option<&Value>)],
+    core_definitions: &Map<String, Value>,
+) -> Box<[u8]> {
     let named: Vec<(&ResourceInfo, String)> =
         resources.iter().map(|(r, _)| (*r, custom_definition_name(group, version, r.kind))).collect();
     let paths = paths::custom_group_version(group, version, &named, Flavor::V3);
@@ -155,11 +161,7 @@ pub fn v3_custom_json(group: &str, version: &str, resources: &[(&ResourceInfo, O
         custom.insert(definition.clone(), schema);
         custom.insert(format!("{definition}List"), list);
     }
-    // The meta definitions (ObjectMeta, Status, DeleteOptions, WatchEvent, …) come from the
-    // core document, parsed for this call only so an idle server keeps no parsed copy.
-    let core = v3_group_version_json("", "v1").map(parse).unwrap_or_default();
-    let core_definitions = core.pointer("/components/schemas").and_then(Value::as_object).cloned().unwrap_or_default();
-    let mut components = schemas::closure(&core_definitions, paths.values().chain(custom.values()));
+    let mut components = schemas::closure(core_definitions, paths.values().chain(custom.values()));
     components.extend(custom);
     let document = json!({
         "openapi": "3.0.0",
@@ -172,6 +174,17 @@ pub fn v3_custom_json(group: &str, version: &str, resources: &[(&ResourceInfo, O
         "security": [{ "BearerToken": [] }],
     });
     serialize(&document)
+}
+
+/// The definitions of the core group's document (ObjectMeta, Status, DeleteOptions,
+/// WatchEvent, …), which custom documents refer to. Parsed on each call, so an idle
+/// server keeps no parsed copy.
+pub fn core_definitions() -> Map<String, Value> {
+    let mut core = v3_group_version_json("", "v1").map(parse).unwrap_or_default();
+    match core.pointer_mut("/components/schemas").map(Value::take) {
+        Some(Value::Object(definitions)) => definitions,
+        _ => Map::new(),
+    }
 }
 
 /// The content hash of a document, as in the index's `serverRelativeURL`.

@@ -584,8 +584,13 @@ fn custom_group_versions_get_their_schema_paths_and_meta_definitions() {
         storage_segment: Some("example.com/widgets"),
     };
     let crd_schema = json!({ "type": "object", "properties": { "spec": { "type": "object", "properties": { "size": { "type": "integer" } } } } });
-    let doc: Value =
-        serde_json::from_slice(&v3_custom_json("example.com", "v1", &[(&info, Some(&crd_schema))])).unwrap();
+    let doc: Value = serde_json::from_slice(&v3_custom_json(
+        "example.com",
+        "v1",
+        &[(&info, Some(&crd_schema))],
+        &core_definitions(),
+    ))
+    .unwrap();
     assert_eq!(custom_definition_name("example.com", "v1", "Widget"), "com.example.v1.Widget");
     let widget = schema(&doc, "com.example.v1.Widget");
     assert_eq!(widget["properties"]["spec"]["properties"]["size"]["type"], "integer");
