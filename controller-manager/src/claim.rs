@@ -11,7 +11,6 @@ use std::sync::Arc;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use kube::api::{Api, Patch, PatchParams};
 use kube::{Resource, ResourceExt};
-use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 /// Errors claiming objects.
@@ -82,7 +81,7 @@ pub async fn claim<K, O, M, F, Fut>(
     can_adopt: F,
 ) -> Result<Vec<Arc<K>>, Error>
 where
-    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Serialize + Debug,
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug,
     O: Resource<DynamicType = ()>,
     M: Fn(&K) -> bool,
     F: FnOnce() -> Fut,
@@ -138,7 +137,7 @@ where
 
 async fn adopt<K, O>(api: &Api<K>, owner: &O, obj: &K) -> Result<Option<K>, Error>
 where
-    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Serialize + Debug,
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug,
     O: Resource<DynamicType = ()>,
 {
     let mut refs = obj.meta().owner_references.clone().unwrap_or_default();
@@ -167,7 +166,7 @@ where
 
 async fn release<K>(api: &Api<K>, obj: &K, owner_uid: &str) -> Result<(), Error>
 where
-    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Serialize + Debug,
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug,
 {
     let refs: Vec<OwnerReference> =
         obj.meta().owner_references.clone().unwrap_or_default().into_iter().filter(|r| r.uid != owner_uid).collect();

@@ -5,13 +5,12 @@
 //! the controllers that are enabled and started together; controllers wait
 //! for their caches to sync before their workers run.
 
-use std::any::Any;
+use std::any::{Any, type_name};
 use std::collections::HashMap;
 use std::fmt::Debug;
 use std::sync::{Arc, Mutex, RwLock};
 
 use futures_util::StreamExt;
-use k8s_openapi::api::core::v1::{Affinity, Pod, PodSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{Api, ApiResource, DynamicObject};
 use kube::runtime::WatchStreamExt;
@@ -59,33 +58,10 @@ impl<K: Resource> Debug for Informer<K> {
     }
 }
 
-/// Drops what no controller reads, as upstream strips managedFields; pods
-/// are slimmed further ([`slim_pod`]).
-fn strip_managed_fields<K: Resource + 'static>(obj: &mut K) {
+/// Drops what no controller reads, as upstream strips managedFields (pods
+/// are cached as [`crate::cached_pod::CachedPod`], which drops far more).
+fn strip_managed_fields<K: Resource>(obj: &mut K) {
     obj.meta_mut().managed_fields = None;
-    if let Some(pod) = (obj as &mut dyn Any).downcast_mut::<Pod>() {
-        slim_pod(pod);
-    }
-}
-
-/// What the controllers read of a cached pod: its metadata and status, and of
-/// its spec only nodeName, the node affinity (a daemon pod's pin), hostname and
-/// subdomain. A typed container alone is 2 KiB (inline probes, lifecycle and
-/// security context), so at 10,000 pods the rest of the spec would be a large
-/// share of the controller-manager's memory. Controllers never write a cached
-/// pod back whole (they patch), so nothing stripped here can be lost.
-fn slim_pod(pod: &mut Pod) {
-    let Some(spec) = pod.spec.take() else { return };
-    pod.spec = Some(PodSpec {
-        node_name: spec.node_name,
-        affinity: spec
-            .affinity
-            .and_then(|a| a.node_affinity)
-            .map(|n| Affinity { node_affinity: Some(n), ..Default::default() }),
-        hostname: spec.hostname,
-        subdomain: spec.subdomain,
-        ..Default::default()
-    });
 }
 
 fn namespace_of<K: Resource>(obj: &K) -> String {
@@ -336,14 +312,17 @@ impl InformerFactory {
         K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
     {
         let key = resource_key(&K::api_version(&()), &K::plural(&()));
+        // Keyed by Rust type too: two types decoding one resource (say `Pod`
+        // and `CachedPod`) are two informers, never a failed downcast.
+        let typed_key = format!("{key} {}", type_name::<K>());
         let mut state = self.lock();
-        if let Some(existing) = state.typed.get(&key).and_then(|b| b.downcast_ref::<Informer<K>>()) {
+        if let Some(existing) = state.typed.get(&typed_key).and_then(|b| b.downcast_ref::<Informer<K>>()) {
             return existing.clone();
         }
         let informer =
             Informer::new(Api::<K>::all(self.client.clone()), K::plural(&()).into_owned(), strip_managed_fields);
-        state.typed.insert(key.clone(), Box::new(informer.clone()));
-        state.meta.insert(key.clone(), Arc::new(informer.clone()));
+        state.typed.insert(typed_key, Box::new(informer.clone()));
+        state.meta.entry(key.clone()).or_insert_with(|| Arc::new(informer.clone()));
         self.register(&mut state, key, &informer);
         informer
     }

@@ -4,6 +4,7 @@
 //! informers ([`informer`]), drains its own rate-limited queue ([`queue`])
 //! with N workers, and writes only through the API.
 
+pub mod cached_pod;
 pub mod claim;
 pub mod controller;
 pub mod controllers;

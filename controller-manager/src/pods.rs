@@ -6,28 +6,30 @@ use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{Pod, PodTemplateSpec};
+
+use crate::cached_pod::CachedPod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference, Time};
 
 /// Annotation lowering a pod's cost of deletion (upstream's PodDeletionCost).
 pub const POD_DELETION_COST: &str = "controller.kubernetes.io/pod-deletion-cost";
 
 /// Not terminated and not being deleted, as upstream's `IsPodActive`.
-pub fn is_active(pod: &Pod) -> bool {
+pub fn is_active(pod: &CachedPod) -> bool {
     let phase = pod.status.as_ref().and_then(|s| s.phase.as_deref()).unwrap_or("");
     phase != "Succeeded" && phase != "Failed" && pod.metadata.deletion_timestamp.is_none()
 }
 
-fn ready_condition(pod: &Pod) -> Option<&k8s_openapi::api::core::v1::PodCondition> {
+fn ready_condition(pod: &CachedPod) -> Option<&k8s_openapi::api::core::v1::PodCondition> {
     pod.status.as_ref()?.conditions.as_ref()?.iter().find(|c| c.type_ == "Ready")
 }
 
 /// The pod's Ready condition is True.
-pub fn is_ready(pod: &Pod) -> bool {
+pub fn is_ready(pod: &CachedPod) -> bool {
     ready_condition(pod).is_some_and(|c| c.status == "True")
 }
 
 /// Ready for at least `min_ready_seconds`, as upstream's `IsPodAvailable`.
-pub fn is_available(pod: &Pod, min_ready_seconds: i32, now: jiff::Timestamp) -> bool {
+pub fn is_available(pod: &CachedPod, min_ready_seconds: i32, now: jiff::Timestamp) -> bool {
     let Some(cond) = ready_condition(pod).filter(|c| c.status == "True") else { return false };
     if min_ready_seconds <= 0 {
         return true;
@@ -42,14 +44,14 @@ pub fn is_available(pod: &Pod, min_ready_seconds: i32, now: jiff::Timestamp) -> 
 }
 
 /// When a not-yet-available ready pod becomes available, if it will.
-pub fn available_after(pod: &Pod, min_ready_seconds: i32, now: jiff::Timestamp) -> Option<std::time::Duration> {
+pub fn available_after(pod: &CachedPod, min_ready_seconds: i32, now: jiff::Timestamp) -> Option<std::time::Duration> {
     let cond = ready_condition(pod).filter(|c| c.status == "True")?;
     let Time(t) = cond.last_transition_time.as_ref()?;
     let left = i64::from(min_ready_seconds) - now.duration_since(*t).as_secs();
     (left > 0).then(|| std::time::Duration::from_secs(u64::try_from(left).unwrap_or(0) + 1))
 }
 
-fn phase_ordinal(pod: &Pod) -> u8 {
+fn phase_ordinal(pod: &CachedPod) -> u8 {
     match pod.status.as_ref().and_then(|s| s.phase.as_deref()) {
         Some("Pending") | None => 0,
         Some("Unknown") => 1,
@@ -58,11 +60,11 @@ fn phase_ordinal(pod: &Pod) -> u8 {
     }
 }
 
-fn deletion_cost(pod: &Pod) -> i64 {
+fn deletion_cost(pod: &CachedPod) -> i64 {
     pod.metadata.annotations.as_ref().and_then(|a| a.get(POD_DELETION_COST)).and_then(|v| v.parse().ok()).unwrap_or(0)
 }
 
-fn restarts(pod: &Pod) -> i32 {
+fn restarts(pod: &CachedPod) -> i32 {
     pod.status
         .as_ref()
         .and_then(|s| s.container_statuses.as_ref())
@@ -70,7 +72,7 @@ fn restarts(pod: &Pod) -> i32 {
         .unwrap_or(0)
 }
 
-fn node_name(pod: &Pod) -> &str {
+fn node_name(pod: &CachedPod) -> &str {
     pod.spec.as_ref().and_then(|s| s.node_name.as_deref()).unwrap_or("")
 }
 
@@ -78,7 +80,7 @@ fn node_name(pod: &Pod) -> &str {
 /// `ActivePodsWithRanks.Less`: unassigned, then pending < unknown < running,
 /// not ready, lower deletion cost, more pods on the same node (`rank`),
 /// ready more recently, more restarts, newer.
-pub fn deletion_order(a: &Pod, rank_a: usize, b: &Pod, rank_b: usize) -> Ordering {
+pub fn deletion_order(a: &CachedPod, rank_a: usize, b: &CachedPod, rank_b: usize) -> Ordering {
     let assigned_a = !node_name(a).is_empty();
     let assigned_b = !node_name(b).is_empty();
     if assigned_a != assigned_b {
@@ -129,10 +131,10 @@ pub fn deletion_order(a: &Pod, rank_a: usize, b: &Pod, rank_b: usize) -> Orderin
 /// same family (other replica sets of the owner) used to rank pods doubled
 /// up on a node.
 pub fn pods_to_delete<'a>(
-    pods: &'a [std::sync::Arc<Pod>],
-    related: &[std::sync::Arc<Pod>],
+    pods: &'a [std::sync::Arc<CachedPod>],
+    related: &[std::sync::Arc<CachedPod>],
     count: usize,
-) -> Vec<&'a Pod> {
+) -> Vec<&'a CachedPod> {
     let mut on_node: BTreeMap<&str, usize> = BTreeMap::new();
     for p in related.iter().filter(|p| is_active(p)) {
         let node = node_name(p);
@@ -140,7 +142,7 @@ pub fn pods_to_delete<'a>(
             *on_node.entry(node).or_default() += 1;
         }
     }
-    let mut ranked: Vec<(&Pod, usize)> = pods
+    let mut ranked: Vec<(&CachedPod, usize)> = pods
         .iter()
         .map(|p| {
             let node = node_name(p);
@@ -182,21 +184,22 @@ pub fn generate_name_prefix(name: &str) -> String {
 mod tests {
     use std::sync::Arc;
 
-    use k8s_openapi::api::core::v1::{PodCondition, PodSpec, PodStatus};
+    use k8s_openapi::api::core::v1::{PodCondition, PodStatus};
 
     use super::*;
+    use crate::cached_pod::CachedPodSpec;
 
     /// A test pod builder.
-    struct P(Pod);
+    struct P(CachedPod);
 
     fn pod(name: &str) -> P {
-        P(Pod {
+        P(CachedPod {
             metadata: ObjectMeta {
                 name: Some(name.into()),
                 creation_timestamp: Some(Time("2024-01-01T00:00:00Z".parse().unwrap())),
                 ..Default::default()
             },
-            spec: Some(PodSpec::default()),
+            spec: Some(CachedPodSpec::default()),
             status: Some(PodStatus { phase: Some("Pending".into()), ..Default::default() }),
         })
     }
@@ -223,12 +226,12 @@ mod tests {
             self.0.metadata.creation_timestamp = Some(Time(t.parse().unwrap()));
             self
         }
-        fn build(self) -> Arc<Pod> {
+        fn build(self) -> Arc<CachedPod> {
             Arc::new(self.0)
         }
     }
 
-    fn names(pods: Vec<&Pod>) -> Vec<String> {
+    fn names(pods: Vec<&CachedPod>) -> Vec<String> {
         pods.into_iter().map(|p| p.metadata.name.clone().unwrap()).collect()
     }
 

@@ -10,8 +10,9 @@ mod sync;
 use std::sync::Arc;
 
 use k8s_openapi::api::apps::v1::{ControllerRevision, DaemonSet};
-use k8s_openapi::api::core::v1::{Node, Pod};
+use k8s_openapi::api::core::v1::Node;
 
+use crate::cached_pod::CachedPod;
 use crate::claim::controller_of;
 use crate::controller::{Action, ControllerContext, ControllerRun, Reconciler};
 use crate::events::Recorder;
@@ -40,7 +41,7 @@ pub enum Error {
 pub struct DaemonSetController {
     client: kube::Client,
     sets: Informer<DaemonSet>,
-    pods: Informer<Pod>,
+    pods: Informer<CachedPod>,
     nodes: Informer<Node>,
     revisions: Informer<ControllerRevision>,
     queue: WorkQueue,
@@ -58,7 +59,7 @@ pub fn new_controller(ctx: &ControllerContext) -> Result<ControllerRun, String> 
     let controller = Arc::new(DaemonSetController {
         client: ctx.client.clone(),
         sets: ctx.informers.informer::<DaemonSet>(),
-        pods: ctx.informers.informer::<Pod>(),
+        pods: ctx.informers.informer::<CachedPod>(),
         nodes: ctx.informers.informer::<Node>(),
         revisions: ctx.informers.informer::<ControllerRevision>(),
         queue: WorkQueue::new("daemonset", ctx.queue_metrics.clone()),

@@ -5,9 +5,9 @@
 
 use std::collections::BTreeMap;
 
+use crate::cached_pod::CachedPod;
 use k8s_openapi::api::core::v1::{
-    Affinity, Node, NodeAffinity, NodeSelector, NodeSelectorRequirement, NodeSelectorTerm, Pod, PodSpec, Taint,
-    Toleration,
+    Affinity, Node, NodeAffinity, NodeSelector, NodeSelectorRequirement, NodeSelectorTerm, PodSpec, Taint, Toleration,
 };
 
 /// The tolerations upstream adds to every daemon pod.
@@ -105,7 +105,7 @@ pub fn should_run(spec: &PodSpec, node: &Node) -> bool {
 }
 
 /// The node a daemon pod is for: its nodeName, else its node-affinity pin.
-pub fn node_of(pod: &Pod) -> Option<String> {
+pub fn node_of(pod: &CachedPod) -> Option<String> {
     let spec = pod.spec.as_ref()?;
     if let Some(n) = spec.node_name.as_ref().filter(|n| !n.is_empty()) {
         return Some(n.clone());
@@ -195,7 +195,7 @@ mod tests {
     fn pinned_pods_name_their_node() {
         let mut spec = PodSpec::default();
         pin_to_node(&mut spec, "n1");
-        let pod = Pod { spec: Some(spec), ..Default::default() };
+        let pod = CachedPod::from(k8s_openapi::api::core::v1::Pod { spec: Some(spec), ..Default::default() });
         assert_eq!(node_of(&pod).as_deref(), Some("n1"));
     }
 }

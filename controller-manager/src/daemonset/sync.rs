@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use k8s_openapi::api::apps::v1::{ControllerRevision, DaemonSet, DaemonSetStatus};
-use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::runtime::RawExtension;
 use kube::ResourceExt;
@@ -15,6 +14,7 @@ use rustkube_api::label_selector::LabelSelector;
 
 use super::placement::{node_of, pin_to_node, should_run};
 use super::{DaemonSetController, Error};
+use crate::cached_pod::CachedPod;
 use crate::claim::{controller_of, controller_ref, is_conflict, is_not_found};
 use crate::controller::Action;
 use crate::deployment::util::scaled_value;
@@ -22,16 +22,20 @@ use crate::events::NORMAL;
 use crate::informer::split_key;
 use crate::statefulset::revision::{REVISION_HASH_LABEL, revision_name, stores, template_data};
 
-fn hash_of(pod: &Pod) -> &str {
+fn hash_of(pod: &CachedPod) -> &str {
     pod.metadata.labels.as_ref().and_then(|l| l.get(REVISION_HASH_LABEL)).map(String::as_str).unwrap_or("")
 }
 
-fn terminal(pod: &Pod) -> bool {
+fn terminal(pod: &CachedPod) -> bool {
     matches!(pod.status.as_ref().and_then(|s| s.phase.as_deref()), Some("Failed" | "Succeeded"))
 }
 
 impl DaemonSetController {
-    fn pods_api(&self, ns: &str) -> Api<Pod> {
+    /// The pods API, decoding responses as `P` (`Pod`, or `CachedPod` for claims).
+    fn pods_api<P>(&self, ns: &str) -> Api<P>
+    where
+        P: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>,
+    {
         Api::namespaced(self.client.clone(), ns)
     }
 
@@ -99,7 +103,7 @@ impl DaemonSetController {
             &self.pods_api(ns),
             &ds,
             self.pods.list_namespace(ns),
-            |p: &Pod| !selector.is_everything() && selector.matches_opt(p.metadata.labels.as_ref()),
+            |p: &CachedPod| !selector.is_everything() && selector.matches_opt(p.metadata.labels.as_ref()),
             recheck,
         )
         .await?;
@@ -110,10 +114,10 @@ impl DaemonSetController {
             nodes.iter().map(|n| (n.name_any(), should_run(&template_spec, n))).collect();
         let min_ready = spec.min_ready_seconds.unwrap_or(0);
         let now = jiff::Timestamp::now();
-        let available = |p: &Pod| crate::pods::is_available(p, min_ready, now);
+        let available = |p: &CachedPod| crate::pods::is_available(p, min_ready, now);
 
-        let mut by_node: HashMap<String, Vec<Arc<Pod>>> = HashMap::new();
-        let mut to_delete: Vec<Arc<Pod>> = Vec::new();
+        let mut by_node: HashMap<String, Vec<Arc<CachedPod>>> = HashMap::new();
+        let mut to_delete: Vec<Arc<CachedPod>> = Vec::new();
         let mut to_create: Vec<String> = Vec::new();
         for pod in pods.iter().filter(|p| p.metadata.deletion_timestamp.is_none()) {
             match node_of(pod) {
@@ -135,7 +139,7 @@ impl DaemonSetController {
         };
 
         let mut unavailable = 0;
-        let mut old_nodes: Vec<(String, Arc<Pod>, bool)> = Vec::new();
+        let mut old_nodes: Vec<(String, Arc<CachedPod>, bool)> = Vec::new();
         let mut surging = 0;
         for (node, ok) in &eligible {
             if !ok {
@@ -149,7 +153,7 @@ impl DaemonSetController {
                 continue;
             }
             let new = on_node.iter().find(|p| hash_of(p) == hash).cloned();
-            let old: Vec<Arc<Pod>> = on_node.iter().filter(|p| hash_of(p) != hash).cloned().collect();
+            let old: Vec<Arc<CachedPod>> = on_node.iter().filter(|p| hash_of(p) != hash).cloned().collect();
             match (new, old.first().cloned()) {
                 (Some(new), Some(_)) if !on_delete => {
                     // A surge pair: drop the old pods once the new one is available.
@@ -205,7 +209,7 @@ impl DaemonSetController {
                 preconditions: Some(kube::api::Preconditions { uid: pod.uid(), resource_version: None }),
                 ..Default::default()
             };
-            match self.pods_api(ns).delete(&pod.name_any(), &dp).await {
+            match self.pods_api::<CachedPod>(ns).delete(&pod.name_any(), &dp).await {
                 Ok(_) => {
                     self.recorder.event(&ds, NORMAL, "SuccessfulDelete", format!("Deleted pod: {}", pod.name_any()))
                 }
@@ -246,7 +250,7 @@ impl DaemonSetController {
     ) -> Result<(), Error> {
         let ns = ds.namespace().unwrap_or_default();
         let uid = ds.metadata.uid.clone().unwrap_or_default();
-        let pods: Vec<Arc<Pod>> = self
+        let pods: Vec<Arc<CachedPod>> = self
             .pods
             .list_namespace(&ns)
             .into_iter()

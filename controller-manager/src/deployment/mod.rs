@@ -15,11 +15,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
-use k8s_openapi::api::core::v1::Pod;
 use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, PostParams, Preconditions};
 use rustkube_api::label_selector::LabelSelector;
 
+use crate::cached_pod::CachedPod;
 use crate::claim::is_not_found;
 use crate::controller::{Action, ControllerContext, ControllerRun, Reconciler};
 use crate::events::{Recorder, WARNING};
@@ -95,7 +95,7 @@ pub struct DeploymentController {
     client: kube::Client,
     deployments: Informer<Deployment>,
     rss: Informer<ReplicaSet>,
-    pods: Informer<Pod>,
+    pods: Informer<CachedPod>,
     queue: WorkQueue,
     recorder: Recorder,
     /// Replica sets as this controller last wrote them, until the cache
@@ -115,7 +115,7 @@ pub fn new_controller(ctx: &ControllerContext) -> Result<ControllerRun, String> 
         client: ctx.client.clone(),
         deployments: ctx.informers.informer::<Deployment>(),
         rss: ctx.informers.informer::<ReplicaSet>(),
-        pods: ctx.informers.informer::<Pod>(),
+        pods: ctx.informers.informer::<CachedPod>(),
         queue: WorkQueue::new(COMPONENT, ctx.queue_metrics.clone()),
         recorder: ctx.events.recorder(COMPONENT),
         written: Mutex::default(),

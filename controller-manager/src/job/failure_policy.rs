@@ -3,8 +3,8 @@
 //! whether the job fails at once (FailJob), the failure is not counted
 //! (Ignore), or it counts toward backoffLimit (Count).
 
+use crate::cached_pod::CachedPod;
 use k8s_openapi::api::batch::v1::{PodFailurePolicy, PodFailurePolicyRule};
-use k8s_openapi::api::core::v1::Pod;
 
 /// What a failed pod means for its job.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,7 +17,7 @@ pub enum Verdict {
     Count,
 }
 
-fn exit_code_match(rule: &PodFailurePolicyRule, pod: &Pod) -> Option<(String, i32)> {
+fn exit_code_match(rule: &PodFailurePolicyRule, pod: &CachedPod) -> Option<(String, i32)> {
     let req = rule.on_exit_codes.as_ref()?;
     let statuses = pod.status.as_ref()?;
     let all = statuses.init_container_statuses.iter().flatten().chain(statuses.container_statuses.iter().flatten());
@@ -42,7 +42,7 @@ fn exit_code_match(rule: &PodFailurePolicyRule, pod: &Pod) -> Option<(String, i3
     None
 }
 
-fn condition_match(rule: &PodFailurePolicyRule, pod: &Pod) -> Option<String> {
+fn condition_match(rule: &PodFailurePolicyRule, pod: &CachedPod) -> Option<String> {
     let patterns = rule.on_pod_conditions.as_ref()?;
     let conds = pod.status.as_ref()?.conditions.as_ref()?;
     patterns.iter().find_map(|p| {
@@ -52,7 +52,7 @@ fn condition_match(rule: &PodFailurePolicyRule, pod: &Pod) -> Option<String> {
 }
 
 /// The verdict of `policy` on the failed `pod`.
-pub fn evaluate(policy: Option<&PodFailurePolicy>, pod: &Pod) -> Verdict {
+pub fn evaluate(policy: Option<&PodFailurePolicy>, pod: &CachedPod) -> Verdict {
     let Some(policy) = policy else { return Verdict::Count };
     let ns = pod.metadata.namespace.as_deref().unwrap_or("");
     let name = pod.metadata.name.as_deref().unwrap_or("");
@@ -86,8 +86,8 @@ mod tests {
 
     use super::*;
 
-    fn failed_pod(code: i32, condition: Option<&str>) -> Pod {
-        Pod {
+    fn failed_pod(code: i32, condition: Option<&str>) -> CachedPod {
+        CachedPod {
             metadata: ObjectMeta { name: Some("p".into()), namespace: Some("ns".into()), ..Default::default() },
             spec: None,
             status: Some(PodStatus {

@@ -4,13 +4,14 @@
 
 use std::collections::BTreeSet;
 
+use crate::cached_pod::CachedPod;
 use k8s_openapi::api::core::v1::{EnvVar, EnvVarSource, ObjectFieldSelector, Pod};
 
 /// The annotation (and label) carrying a pod's completion index.
 pub const COMPLETION_INDEX: &str = "batch.kubernetes.io/job-completion-index";
 
 /// The pod's completion index, when it has a valid one below `completions`.
-pub fn index_of(pod: &Pod, completions: i32) -> Option<i32> {
+pub fn index_of(pod: &CachedPod, completions: i32) -> Option<i32> {
     let meta = &pod.metadata;
     let raw = meta
         .annotations

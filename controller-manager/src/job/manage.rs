@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use futures_util::future::join_all;
 use k8s_openapi::api::batch::v1::{Job, JobCondition, JobStatus};
-use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::ResourceExt;
 use kube::api::{DeleteParams, PostParams};
@@ -17,6 +16,7 @@ use rustkube_api::label_selector::LabelSelector;
 use super::indexed::{index_of, parse_intervals, set_index};
 use super::tracking::{is_indexed, outcome};
 use super::{Error, JobController, TRACKING_FINALIZER, finished_condition};
+use crate::cached_pod::CachedPod;
 use crate::claim::{controller_ref, is_not_found};
 use crate::controller::Action;
 use crate::deployment::util::now_time;
@@ -74,7 +74,7 @@ impl JobController {
             &self.pods_api(namespace),
             &job,
             candidates,
-            |p: &Pod| {
+            |p: &CachedPod| {
                 selector.as_ref().is_some_and(|s| !s.is_everything() && s.matches_opt(p.metadata.labels.as_ref()))
             },
             recheck,
@@ -89,7 +89,7 @@ impl JobController {
         }
 
         let mut status = job.status.clone().unwrap_or_default();
-        let active: Vec<Arc<Pod>> = pods.iter().filter(|p| outcome(p).is_none()).cloned().collect();
+        let active: Vec<Arc<CachedPod>> = pods.iter().filter(|p| outcome(p).is_none()).cloned().collect();
         let succeeded = status.succeeded.unwrap_or(0);
         let failed = status.failed.unwrap_or(0);
         let parallelism = spec.parallelism.unwrap_or(1).max(0);
@@ -216,11 +216,11 @@ impl JobController {
     }
 
     /// NonIndexed: create or delete toward `want` active pods.
-    async fn manage_count(&self, key: &str, job: &Job, active: &[Arc<Pod>], want: i32) -> Result<(), Error> {
+    async fn manage_count(&self, key: &str, job: &Job, active: &[Arc<CachedPod>], want: i32) -> Result<(), Error> {
         let have = i32::try_from(active.len()).unwrap_or(i32::MAX);
         if have > want {
             let excess = usize::try_from(have - want).unwrap_or(0);
-            let victims: Vec<Arc<Pod>> =
+            let victims: Vec<Arc<CachedPod>> =
                 crate::pods::pods_to_delete(active, &[], excess).into_iter().map(|p| Arc::new(p.clone())).collect();
             return self.delete_pods(key, job, victims).await;
         }
@@ -233,7 +233,7 @@ impl JobController {
         &self,
         key: &str,
         job: &Job,
-        active: &[Arc<Pod>],
+        active: &[Arc<CachedPod>],
         parallelism: i32,
         completions: i32,
         completed: &BTreeSet<i32>,
@@ -304,14 +304,14 @@ impl JobController {
         Ok(())
     }
 
-    async fn delete_pods(&self, key: &str, job: &Job, pods: Vec<Arc<Pod>>) -> Result<(), Error> {
-        let pods: Vec<Arc<Pod>> = pods.into_iter().filter(|p| p.metadata.deletion_timestamp.is_none()).collect();
+    async fn delete_pods(&self, key: &str, job: &Job, pods: Vec<Arc<CachedPod>>) -> Result<(), Error> {
+        let pods: Vec<Arc<CachedPod>> = pods.into_iter().filter(|p| p.metadata.deletion_timestamp.is_none()).collect();
         if pods.is_empty() {
             return Ok(());
         }
         self.expectations.expect_deletions(key, pods.iter().map(|p| key_of(&**p)));
         let namespace = job.namespace().unwrap_or_default();
-        let api = self.pods_api(&namespace);
+        let api = self.pods_api::<CachedPod>(&namespace);
         let results = join_all(pods.iter().map(|p| {
             let api = api.clone();
             let name = p.name_any();

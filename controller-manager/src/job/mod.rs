@@ -13,9 +13,9 @@ mod tracking;
 use std::sync::Arc;
 
 use k8s_openapi::api::batch::v1::{Job, JobCondition, JobStatus};
-use k8s_openapi::api::core::v1::Pod;
 use kube::Api;
 
+use crate::cached_pod::CachedPod;
 use crate::claim::controller_of;
 use crate::controller::{Action, ControllerContext, ControllerRun, Reconciler};
 use crate::events::Recorder;
@@ -64,7 +64,7 @@ pub enum Error {
 pub struct JobController {
     client: kube::Client,
     jobs: Informer<Job>,
-    pods: Informer<Pod>,
+    pods: Informer<CachedPod>,
     queue: WorkQueue,
     expectations: Arc<Expectations>,
     recorder: Recorder,
@@ -93,7 +93,7 @@ pub fn finished_condition(status: Option<&JobStatus>) -> Option<&JobCondition> {
     status?.conditions.as_ref()?.iter().find(|c| (c.type_ == "Complete" || c.type_ == "Failed") && c.status == "True")
 }
 
-fn job_of(jobs: &Informer<Job>, pod: &Pod) -> Option<String> {
+fn job_of(jobs: &Informer<Job>, pod: &CachedPod) -> Option<String> {
     let r = controller_of(&pod.metadata).filter(|r| r.kind == "Job")?;
     let ns = pod.metadata.namespace.as_deref().unwrap_or("");
     let job = jobs.get(ns, &r.name).filter(|j| j.metadata.uid.as_deref() == Some(r.uid.as_str()))?;
@@ -105,7 +105,7 @@ pub fn new_controller(ctx: &ControllerContext) -> Result<ControllerRun, String> 
     let controller = Arc::new(JobController {
         client: ctx.client.clone(),
         jobs: ctx.informers.informer::<Job>(),
-        pods: ctx.informers.informer::<Pod>(),
+        pods: ctx.informers.informer::<CachedPod>(),
         queue: WorkQueue::new("job", ctx.queue_metrics.clone()),
         expectations: Arc::new(Expectations::new()),
         recorder: ctx.events.recorder(COMPONENT),
@@ -163,7 +163,11 @@ pub fn new_controller(ctx: &ControllerContext) -> Result<ControllerRun, String> 
 }
 
 impl JobController {
-    fn pods_api(&self, namespace: &str) -> Api<Pod> {
+    /// The pods API, decoding responses as `P` (`Pod`, or `CachedPod` for claims).
+    fn pods_api<P>(&self, namespace: &str) -> Api<P>
+    where
+        P: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>,
+    {
         Api::namespaced(self.client.clone(), namespace)
     }
 

@@ -10,26 +10,26 @@ use std::sync::Arc;
 
 use futures_util::future::join_all;
 use k8s_openapi::api::batch::v1::{Job, JobCondition, UncountedTerminatedPods};
-use k8s_openapi::api::core::v1::Pod;
 use kube::ResourceExt;
 use kube::api::{Patch, PatchParams, PostParams};
 
 use super::failure_policy::{Verdict, evaluate};
 use super::indexed::{format_intervals, index_of, parse_intervals};
 use super::{Error, JobController, TRACKING_FINALIZER, finished_condition};
+use crate::cached_pod::CachedPod;
 use crate::claim::is_not_found;
 
-pub(super) fn has_finalizer(pod: &Pod) -> bool {
+pub(super) fn has_finalizer(pod: &CachedPod) -> bool {
     pod.metadata.finalizers.iter().flatten().any(|f| f == TRACKING_FINALIZER)
 }
 
-fn phase(pod: &Pod) -> &str {
+fn phase(pod: &CachedPod) -> &str {
     pod.status.as_ref().and_then(|s| s.phase.as_deref()).unwrap_or("")
 }
 
 /// `Some(true)` for a succeeded pod, `Some(false)` for a failed one (or one
 /// deleted before finishing), `None` while it runs.
-pub(super) fn outcome(pod: &Pod) -> Option<bool> {
+pub(super) fn outcome(pod: &CachedPod) -> Option<bool> {
     match phase(pod) {
         "Succeeded" => Some(true),
         "Failed" => Some(false),
@@ -48,7 +48,7 @@ pub(super) fn is_indexed(job: &Job) -> bool {
 
 impl JobController {
     /// Runs the three tracking steps; returns the job as last written.
-    pub(super) async fn track_finished_pods(&self, key: &str, job: Job, pods: &[Arc<Pod>]) -> Result<Job, Error> {
+    pub(super) async fn track_finished_pods(&self, key: &str, job: Job, pods: &[Arc<CachedPod>]) -> Result<Job, Error> {
         let finished = finished_condition(job.status.as_ref()).is_some();
         let mut status = job.status.clone().unwrap_or_default();
         let mut uncounted = status.uncounted_terminated_pods.clone().unwrap_or_default();
@@ -100,7 +100,7 @@ impl JobController {
         }
 
         // 2. Remove the finalizer from every counted (or, once finished, every finishing) pod.
-        let release: Vec<&Arc<Pod>> = pods
+        let release: Vec<&Arc<CachedPod>> = pods
             .iter()
             .filter(|p| has_finalizer(p))
             .filter(|p| {
@@ -120,7 +120,7 @@ impl JobController {
         if succeeded.is_empty() && failed.is_empty() {
             return Ok(job);
         }
-        let by_uid: HashMap<String, &Arc<Pod>> = pods.iter().map(|p| (p.uid().unwrap_or_default(), p)).collect();
+        let by_uid: HashMap<String, &Arc<CachedPod>> = pods.iter().map(|p| (p.uid().unwrap_or_default(), p)).collect();
         let mut status = job.status.clone().unwrap_or_default();
         status.succeeded = Some(status.succeeded.unwrap_or(0) + i32::try_from(succeeded.len()).unwrap_or(0));
         status.failed = Some(status.failed.unwrap_or(0) + i32::try_from(failed.len()).unwrap_or(0));
@@ -138,14 +138,18 @@ impl JobController {
         self.write_status(key, &job, status).await
     }
 
-    async fn remove_finalizer(&self, pod: &Pod) -> Result<(), Error> {
+    async fn remove_finalizer(&self, pod: &CachedPod) -> Result<(), Error> {
         let namespace = pod.namespace().unwrap_or_default();
         let finalizers: Vec<String> =
             pod.metadata.finalizers.iter().flatten().filter(|f| *f != TRACKING_FINALIZER).cloned().collect();
         let patch = serde_json::json!({
             "metadata": { "finalizers": finalizers, "uid": pod.metadata.uid, "resourceVersion": pod.metadata.resource_version }
         });
-        match self.pods_api(&namespace).patch(&pod.name_any(), &PatchParams::default(), &Patch::Merge(&patch)).await {
+        match self
+            .pods_api::<CachedPod>(&namespace)
+            .patch(&pod.name_any(), &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+        {
             Ok(_) => Ok(()),
             Err(err) if is_not_found(&err) => Ok(()),
             Err(source) => Err(Error::RemoveFinalizerFailed { namespace, name: pod.name_any(), source }),

@@ -5,10 +5,10 @@
 
 use std::sync::Arc;
 
-use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 
 use super::{ReplicaSetController, ReplicatedKind};
+use crate::cached_pod::CachedPod;
 use crate::claim::controller_of;
 use crate::expectations::Expectations;
 use crate::informer::{Change, Informer, key_of};
@@ -22,11 +22,11 @@ fn resolve<K: ReplicatedKind>(owners: &Informer<K>, namespace: &str, r: &OwnerRe
     owners.get(namespace, &r.name).filter(|o| o.meta().uid.as_deref() == Some(r.uid.as_str()))
 }
 
-fn ns(pod: &Pod) -> &str {
+fn ns(pod: &CachedPod) -> &str {
     pod.metadata.namespace.as_deref().unwrap_or("")
 }
 
-fn enqueue_matching<K: ReplicatedKind>(owners: &Informer<K>, queue: &WorkQueue, pod: &Pod) {
+fn enqueue_matching<K: ReplicatedKind>(owners: &Informer<K>, queue: &WorkQueue, pod: &CachedPod) {
     for owner in owners.list_namespace(ns(pod)) {
         if owner.selector().is_ok_and(|s| s.matches_opt(pod.metadata.labels.as_ref())) {
             queue.add(key_of(&*owner));
@@ -34,7 +34,7 @@ fn enqueue_matching<K: ReplicatedKind>(owners: &Informer<K>, queue: &WorkQueue, 
     }
 }
 
-fn pod_deleted<K: ReplicatedKind>(owners: &Informer<K>, queue: &WorkQueue, exp: &Expectations, pod: &Pod) {
+fn pod_deleted<K: ReplicatedKind>(owners: &Informer<K>, queue: &WorkQueue, exp: &Expectations, pod: &CachedPod) {
     let Some(r) = controller_of(&pod.metadata) else { return };
     if let Some(owner) = resolve(owners, ns(pod), r) {
         let key = key_of(&*owner);

@@ -5,11 +5,11 @@
 use std::sync::Arc;
 
 use futures_util::future::join_all;
-use k8s_openapi::api::core::v1::Pod;
 use kube::ResourceExt;
 use kube::api::{DeleteParams, PostParams};
 
 use super::{BURST_REPLICAS, Error, ReplicaSetController, ReplicatedKind};
+use crate::cached_pod::CachedPod;
 use crate::claim::{controller_of, controller_ref, is_not_found};
 use crate::events::{NORMAL, WARNING};
 use crate::informer::key_of;
@@ -20,7 +20,12 @@ fn namespace_terminating(err: &kube::Error) -> bool {
 }
 
 impl<K: ReplicatedKind> ReplicaSetController<K> {
-    pub(super) async fn manage_replicas(&self, key: &str, owner: &Arc<K>, pods: &[Arc<Pod>]) -> Result<(), Error> {
+    pub(super) async fn manage_replicas(
+        &self,
+        key: &str,
+        owner: &Arc<K>,
+        pods: &[Arc<CachedPod>],
+    ) -> Result<(), Error> {
         let want = usize::try_from(owner.replicas().max(0)).unwrap_or(0);
         let have = pods.len();
         if have < want {
@@ -43,7 +48,7 @@ impl<K: ReplicatedKind> ReplicaSetController<K> {
             let victims = crate::pods::pods_to_delete(pods, &related, diff);
             self.expectations.expect_deletions(key, victims.iter().map(|p| key_of(*p)));
             let namespace = owner.namespace().unwrap_or_default();
-            let api = self.pods_api(&namespace);
+            let api = self.pods_api::<CachedPod>(&namespace);
             let results = join_all(victims.iter().map(|p| {
                 let api = api.clone();
                 let name = p.name_any();
@@ -118,7 +123,7 @@ impl<K: ReplicatedKind> ReplicaSetController<K> {
     }
 
     /// Pods controlled by the replica sets that share this owner's controller.
-    fn related_pods(&self, owner: &Arc<K>) -> Vec<Arc<Pod>> {
+    fn related_pods(&self, owner: &Arc<K>) -> Vec<Arc<CachedPod>> {
         let namespace = owner.namespace().unwrap_or_default();
         let pods = self.pods.list_namespace(&namespace);
         let Some(siblings) = &self.siblings else { return pods };

@@ -12,9 +12,10 @@ mod status;
 use std::sync::Arc;
 
 use k8s_openapi::api::apps::v1::ReplicaSet;
-use k8s_openapi::api::core::v1::{Pod, ReplicationController};
+use k8s_openapi::api::core::v1::ReplicationController;
 use kube::Api;
 
+use crate::cached_pod::CachedPod;
 use crate::controller::{Action, ControllerContext, ControllerRun, Reconciler};
 use crate::events::Recorder;
 use crate::expectations::Expectations;
@@ -54,7 +55,7 @@ pub enum Error {
 pub struct ReplicaSetController<K: ReplicatedKind> {
     client: kube::Client,
     owners: Informer<K>,
-    pods: Informer<Pod>,
+    pods: Informer<CachedPod>,
     /// Other replica sets, for ranking pods doubled up on a node (None for RCs).
     siblings: Option<Informer<ReplicaSet>>,
     queue: WorkQueue,
@@ -76,7 +77,7 @@ fn build<K: ReplicatedKind>(
     let controller = Arc::new(ReplicaSetController {
         client: ctx.client.clone(),
         owners: ctx.informers.informer::<K>(),
-        pods: ctx.informers.informer::<Pod>(),
+        pods: ctx.informers.informer::<CachedPod>(),
         siblings,
         queue: WorkQueue::new(K::COMPONENT, ctx.queue_metrics.clone()),
         expectations: Arc::new(Expectations::new()),
@@ -104,7 +105,11 @@ pub fn new_replication_controller(ctx: &ControllerContext) -> Result<ControllerR
 }
 
 impl<K: ReplicatedKind> ReplicaSetController<K> {
-    fn pods_api(&self, namespace: &str) -> Api<Pod> {
+    /// The pods API, decoding responses as `P` (`Pod`, or `CachedPod` for claims).
+    fn pods_api<P>(&self, namespace: &str) -> Api<P>
+    where
+        P: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>,
+    {
         Api::namespaced(self.client.clone(), namespace)
     }
 
@@ -141,7 +146,7 @@ impl<K: ReplicatedKind> Reconciler for ReplicaSetController<K> {
                 return Ok(Action::Done);
             }
         };
-        let active: Vec<Arc<Pod>> =
+        let active: Vec<Arc<CachedPod>> =
             self.pods.list_namespace(namespace).into_iter().filter(|p| crate::pods::is_active(p)).collect();
         let owners_api = self.owners_api(namespace);
         let uid = owner.meta().uid.clone();
@@ -153,7 +158,7 @@ impl<K: ReplicatedKind> Reconciler for ReplicaSetController<K> {
             &self.pods_api(namespace),
             &*owner,
             active,
-            |p: &Pod| selector.matches_opt(p.metadata.labels.as_ref()),
+            |p: &CachedPod| selector.matches_opt(p.metadata.labels.as_ref()),
             recheck,
         )
         .await?;

@@ -4,18 +4,18 @@
 
 use std::sync::Arc;
 
-use k8s_openapi::api::core::v1::Pod;
 use kube::ResourceExt;
 use kube::api::PostParams;
 use rustkube_api::label_selector::LabelSelector;
 
 use super::kind::{Condition, Status};
 use super::{Error, ReplicaSetController, ReplicatedKind};
+use crate::cached_pod::CachedPod;
 
 /// The status `owner` should have given its claimed `pods`.
 pub(super) fn calculate<K: ReplicatedKind>(
     owner: &K,
-    pods: &[Arc<Pod>],
+    pods: &[Arc<CachedPod>],
     manage_err: Option<&Error>,
     now: jiff::Timestamp,
 ) -> Status {
@@ -23,7 +23,8 @@ pub(super) fn calculate<K: ReplicatedKind>(
         owner.template().and_then(|t| t.metadata.as_ref()).and_then(|m| m.labels.clone()).unwrap_or_default();
     let fully = LabelSelector::from_match_labels(&template_labels);
     let min_ready = owner.min_ready_seconds();
-    let count = |f: &dyn Fn(&Pod) -> bool| i32::try_from(pods.iter().filter(|p| f(p)).count()).unwrap_or(i32::MAX);
+    let count =
+        |f: &dyn Fn(&CachedPod) -> bool| i32::try_from(pods.iter().filter(|p| f(p)).count()).unwrap_or(i32::MAX);
     let old = owner.status();
     let mut conditions = old.conditions.clone();
     let failure = conditions.iter().position(|c| c.type_ == "ReplicaFailure");

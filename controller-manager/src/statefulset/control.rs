@@ -18,6 +18,7 @@ use rustkube_api::label_selector::LabelSelector;
 
 use super::revision::{REVISION_HASH_LABEL, revision_data, revision_name, stores};
 use super::{Error, StatefulSetController};
+use crate::cached_pod::CachedPod;
 use crate::claim::{controller_of, controller_ref, is_conflict, is_not_found};
 use crate::controller::Action;
 use crate::events::NORMAL;
@@ -32,19 +33,19 @@ fn api_err(action: &'static str, kind: &'static str, name: &str) -> impl FnOnce(
 }
 
 /// The ordinal of `pod` if it is a member `SET-N` of the set.
-fn ordinal(set: &str, pod: &Pod) -> Option<i32> {
+fn ordinal(set: &str, pod: &CachedPod) -> Option<i32> {
     pod.metadata.name.as_deref()?.strip_prefix(set)?.strip_prefix('-')?.parse().ok().filter(|o: &i32| *o >= 0)
 }
 
-fn running_and_ready(pod: &Pod) -> bool {
+fn running_and_ready(pod: &CachedPod) -> bool {
     pod.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running") && crate::pods::is_ready(pod)
 }
 
-fn terminal(pod: &Pod) -> bool {
+fn terminal(pod: &CachedPod) -> bool {
     matches!(pod.status.as_ref().and_then(|s| s.phase.as_deref()), Some("Failed" | "Succeeded"))
 }
 
-fn revision_of(pod: &Pod) -> &str {
+fn revision_of(pod: &CachedPod) -> &str {
     pod.metadata.labels.as_ref().and_then(|l| l.get(REVISION_HASH_LABEL)).map(String::as_str).unwrap_or("")
 }
 
@@ -59,7 +60,11 @@ fn template_of(rev: &ControllerRevision) -> Option<k8s_openapi::api::core::v1::P
 }
 
 impl StatefulSetController {
-    fn pods_api(&self, ns: &str) -> Api<Pod> {
+    /// The pods API, decoding responses as `P` (`Pod`, or `CachedPod` for claims).
+    fn pods_api<P>(&self, ns: &str) -> Api<P>
+    where
+        P: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>,
+    {
         Api::namespaced(self.client.clone(), ns)
     }
 
@@ -79,7 +84,7 @@ impl StatefulSetController {
             &self.pods_api(ns),
             &set,
             self.pods.list_namespace(ns),
-            |p: &Pod| {
+            |p: &CachedPod| {
                 !selector.is_everything()
                     && selector.matches_opt(p.metadata.labels.as_ref())
                     && ordinal(name, p).is_some()
@@ -284,7 +289,7 @@ impl StatefulSetController {
     }
 
     /// Gives the claims of a condemned pod to the pod when `whenScaled: Delete`.
-    async fn release_claims_on_scale_down(&self, set: &StatefulSet, pod: &Pod) {
+    async fn release_claims_on_scale_down(&self, set: &StatefulSet, pod: &CachedPod) {
         let when_scaled = set
             .spec
             .as_ref()
@@ -327,12 +332,12 @@ impl StatefulSetController {
         }
     }
 
-    async fn delete_pod(&self, set: &StatefulSet, pod: &Pod) -> Result<(), Error> {
+    async fn delete_pod(&self, set: &StatefulSet, pod: &CachedPod) -> Result<(), Error> {
         let dp = DeleteParams {
             preconditions: Some(kube::api::Preconditions { uid: pod.uid(), resource_version: None }),
             ..Default::default()
         };
-        match self.pods_api(&set.namespace().unwrap_or_default()).delete(&pod.name_any(), &dp).await {
+        match self.pods_api::<CachedPod>(&set.namespace().unwrap_or_default()).delete(&pod.name_any(), &dp).await {
             Ok(_) => {
                 self.recorder.event(
                     set,
@@ -350,7 +355,7 @@ impl StatefulSetController {
     async fn update_pods(
         &self,
         set: &StatefulSet,
-        pods: &[Arc<Pod>],
+        pods: &[Arc<CachedPod>],
         current: &ControllerRevision,
         update: &ControllerRevision,
     ) -> Result<(), Error> {
@@ -361,8 +366,8 @@ impl StatefulSetController {
         let on_delete = strategy.type_.as_deref() == Some("OnDelete");
         let partition = strategy.rolling_update.as_ref().and_then(|r| r.partition).unwrap_or(0);
         let name = set.name_any();
-        let mut members: BTreeMap<i32, Arc<Pod>> = BTreeMap::new();
-        let mut condemned: Vec<(i32, Arc<Pod>)> = Vec::new();
+        let mut members: BTreeMap<i32, Arc<CachedPod>> = BTreeMap::new();
+        let mut condemned: Vec<(i32, Arc<CachedPod>)> = Vec::new();
         for p in pods {
             let Some(o) = ordinal(&name, p) else { continue };
             if o < replicas {
@@ -440,7 +445,7 @@ impl StatefulSetController {
     ) -> Result<(), Error> {
         let ns = set.namespace().unwrap_or_default();
         let uid = set.metadata.uid.clone().unwrap_or_default();
-        let pods: Vec<Arc<Pod>> = self
+        let pods: Vec<Arc<CachedPod>> = self
             .pods
             .list_namespace(&ns)
             .into_iter()
@@ -450,7 +455,7 @@ impl StatefulSetController {
             .collect();
         let min_ready = set.spec.as_ref().and_then(|s| s.min_ready_seconds).unwrap_or(0);
         let now = jiff::Timestamp::now();
-        let count = |f: &dyn Fn(&Pod) -> bool| i32::try_from(pods.iter().filter(|p| f(p)).count()).unwrap_or(0);
+        let count = |f: &dyn Fn(&CachedPod) -> bool| i32::try_from(pods.iter().filter(|p| f(p)).count()).unwrap_or(0);
         let replicas = set.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
         let old = set.status.clone().unwrap_or_default();
         let mut status = StatefulSetStatus {

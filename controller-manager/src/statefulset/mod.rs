@@ -11,9 +11,9 @@ pub mod revision;
 use std::sync::Arc;
 
 use k8s_openapi::api::apps::v1::{ControllerRevision, StatefulSet};
-use k8s_openapi::api::core::v1::Pod;
 use rustkube_api::label_selector::LabelSelector;
 
+use crate::cached_pod::CachedPod;
 use crate::claim::controller_of;
 use crate::controller::{Action, ControllerContext, ControllerRun, Reconciler};
 use crate::events::Recorder;
@@ -42,7 +42,7 @@ pub enum Error {
 pub struct StatefulSetController {
     client: kube::Client,
     sets: Informer<StatefulSet>,
-    pods: Informer<Pod>,
+    pods: Informer<CachedPod>,
     revisions: Informer<ControllerRevision>,
     queue: WorkQueue,
     recorder: Recorder,
@@ -54,7 +54,7 @@ impl std::fmt::Debug for StatefulSetController {
     }
 }
 
-fn enqueue_for_pod(sets: &Informer<StatefulSet>, queue: &WorkQueue, pod: &Pod) {
+fn enqueue_for_pod(sets: &Informer<StatefulSet>, queue: &WorkQueue, pod: &CachedPod) {
     let ns = pod.metadata.namespace.as_deref().unwrap_or("");
     if let Some(r) = controller_of(&pod.metadata) {
         if r.kind == "StatefulSet"
@@ -79,7 +79,7 @@ pub fn new_controller(ctx: &ControllerContext) -> Result<ControllerRun, String> 
     let controller = Arc::new(StatefulSetController {
         client: ctx.client.clone(),
         sets: ctx.informers.informer::<StatefulSet>(),
-        pods: ctx.informers.informer::<Pod>(),
+        pods: ctx.informers.informer::<CachedPod>(),
         revisions: ctx.informers.informer::<ControllerRevision>(),
         queue: WorkQueue::new("statefulset", ctx.queue_metrics.clone()),
         recorder: ctx.events.recorder(COMPONENT),
