@@ -206,6 +206,9 @@ async fn dispatch(
             if info.subresource.is_some() {
                 return create_subresource(state, info, t, obj).await;
             }
+            if info.resource.group == "authentication.k8s.io" && info.resource.plural == "selfsubjectreviews" {
+                return Ok(json_response(StatusCode::CREATED, &crate::auth::self_subject_review(user)));
+            }
             if info.custom.as_ref().is_some_and(|c| c.terminating) {
                 return Err(ApiError::method_not_allowed_because(
                     "create not allowed while custom resource definition is terminating",
@@ -766,6 +769,9 @@ async fn create_subresource(
             ))
         }
         ("pods", Some("eviction")) => evict(state, t, &name, &body).await,
+        ("serviceaccounts", Some("token")) => {
+            crate::token_request::create(state, t.namespace.unwrap_or_default(), &name, body).await
+        }
         _ => Err(ApiError::method_not_allowed()),
     }
 }

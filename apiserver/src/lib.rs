@@ -1,6 +1,7 @@
 //! kube-apiserver: the Kubernetes REST API over rustkube-storage.
 //!
-//! The handler chain is authn (client certificates, [`auth`]) → authz
+//! The handler chain is authn (client certificates and service-account
+//! bearer tokens, [`auth`]) → authz
 //! ([`auth::authorize`]) → admission ([`admission`]) → the generic registry
 //! store ([`resource_store`] with per-resource [`strategy`]).
 
@@ -22,10 +23,12 @@ pub mod patching;
 mod printers;
 pub mod request;
 pub mod resource_store;
+pub mod service_account_token;
 pub mod state;
 pub mod status;
 pub mod strategy;
 pub mod table;
+pub mod token_request;
 pub mod watch_cache;
 pub mod watch_stream;
 
@@ -172,6 +175,32 @@ fn kubelet_client(options: &Options, tls: &Tls) -> anyhow::Result<Option<kubelet
     Ok(Some(client))
 }
 
+/// The service-account token issuer: `--service-account-signing-key-file` (verified by
+/// `--service-account-key-file`), else the key pair under DATA_DIR/pki, generated when missing.
+fn token_issuer(options: &Options) -> anyhow::Result<service_account_token::TokenIssuer> {
+    let config = service_account_token::IssuerConfig {
+        issuers: options.service_account_issuer.iter().filter(|i| !i.is_empty()).cloned().collect(),
+        api_audiences: options.api_audiences.iter().filter(|a| !a.is_empty()).cloned().collect(),
+        extend_expiration: options.service_account_extend_token_expiration,
+    };
+    if config.issuers.is_empty() {
+        bail!("--service-account-issuer must not be empty");
+    }
+    let signing_key_file = match &options.service_account_signing_key_file {
+        Some(file) => file.clone(),
+        None => {
+            let paths = rustkube_pki::ApiserverPki::in_dir(&options.data_dir);
+            rustkube_pki::ensure_service_account_key(&paths.sa_private_key, &paths.sa_public_key)
+                .context("preparing the service-account signing key")?;
+            paths.sa_private_key
+        }
+    };
+    let issuer =
+        service_account_token::TokenIssuer::from_files(config, &signing_key_file, &options.service_account_key_file)?;
+    tracing::info!(issuer = %issuer.issuer(), audiences = ?issuer.api_audiences(), "service-account tokens enabled");
+    Ok(issuer)
+}
+
 /// Runs the apiserver until `shutdown` resolves.
 pub async fn run(options: Options, shutdown: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
     std::fs::create_dir_all(&options.data_dir)
@@ -212,8 +241,18 @@ pub async fn run(options: Options, shutdown: impl std::future::Future<Output = (
     }
     bootstrap::run(&store, service_ip, advertise_ip, local.port()).await?;
     let kubelet = kubelet_client(&options, &tls)?;
-    let state =
-        Arc::new(AppState { store, watch_cache, allocator, advertise, kubelet, namespaces, priority_classes, custom });
+    let tokens = Some(token_issuer(&options)?);
+    let state = Arc::new(AppState {
+        store,
+        watch_cache,
+        allocator,
+        advertise,
+        kubelet,
+        namespaces,
+        priority_classes,
+        custom,
+        tokens,
+    });
     let app = router(Arc::clone(&state));
     tracing::info!(address = %local, url = %server_url, "listening on {local}");
     let identify = |cert: Option<&rustls::pki_types::CertificateDer<'static>>| {
@@ -237,6 +276,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/openapi/v3", get(openapi_v3_index))
         .route("/openapi/v3/{*path}", get(openapi_v3))
         .fallback(api)
+        .layer(axum::middleware::from_fn_with_state(Arc::clone(&state), auth::authenticate_bearer))
         .with_state(state)
 }
 

@@ -41,6 +41,29 @@ pub struct Options {
     #[arg(long)]
     pub client_ca_file: Option<PathBuf>,
 
+    /// Identifier of the service-account token issuer (the `iss` claim); repeatable: the
+    /// first is put in new tokens, every one is accepted.
+    #[arg(long, default_value = "https://kubernetes.default.svc.cluster.local", value_delimiter = ',')]
+    pub service_account_issuer: Vec<String>,
+
+    /// Audiences of this API; tokens must name at least one (default: the issuers).
+    #[arg(long, value_delimiter = ',')]
+    pub api_audiences: Vec<String>,
+
+    /// PEM files of keys that verify service-account tokens (public keys, certificates or
+    /// private keys); repeatable (default: the signing key's public key).
+    #[arg(long)]
+    pub service_account_key_file: Vec<PathBuf>,
+
+    /// Private key that signs service-account tokens (default: DATA_DIR/pki/sa.key, generated).
+    #[arg(long)]
+    pub service_account_signing_key_file: Option<PathBuf>,
+
+    /// Issue pod-bound tokens requested for 3607 s (the admission default) valid for a year,
+    /// with `warnafter` at the requested expiry, as upstream.
+    #[arg(long, default_value_t = true, num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub service_account_extend_token_expiration: bool,
+
     /// Service IP range; the first address is the `kubernetes` Service.
     #[arg(long, default_value = "10.96.0.0/12")]
     pub service_cluster_ip_range: String,

@@ -21,4 +21,6 @@ pub struct AppState {
     pub priority_classes: crate::name_cache::NameCache<crate::name_cache::PriorityClassInfo>,
     /// Custom resources served from CustomResourceDefinitions.
     pub custom: crate::crd::CustomResources,
+    /// Signs TokenRequest tokens and authenticates bearer tokens (`None`: no signing key).
+    pub tokens: Option<crate::service_account_token::TokenIssuer>,
 }

@@ -109,7 +109,9 @@ impl ApiError {
     pub fn invalid(kind: &str, group: &str, name: &str, errors: &[FieldError]) -> Self {
         let rendered: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
         let list = if rendered.len() == 1 { rendered[0].clone() } else { format!("[{}]", rendered.join(", ")) };
-        let mut e = Self::new(422, "Invalid", format!("{kind} \"{name}\" is invalid: {list}"));
+        // The qualified kind, as upstream's GroupKind.String(): `Deployment.apps`.
+        let qualified = if group.is_empty() { kind.to_owned() } else { format!("{kind}.{group}") };
+        let mut e = Self::new(422, "Invalid", format!("{qualified} \"{name}\" is invalid: {list}"));
         let causes: Vec<Value> =
             errors.iter().map(|fe| json!({ "reason": fe.reason(), "message": fe.body(), "field": fe.field })).collect();
         let mut d = json!({ "name": name, "kind": kind, "causes": causes });

@@ -8,6 +8,7 @@ pub mod env;
 pub mod events;
 pub mod eviction;
 pub mod fleet;
+pub mod image_gc;
 pub mod lease;
 pub mod logs;
 pub mod machine;
@@ -23,6 +24,7 @@ pub mod static_pods;
 pub mod stats;
 pub mod status;
 pub mod streaming;
+pub mod token_manager;
 pub mod volumes;
 
 use std::future::Future;
@@ -237,6 +239,7 @@ async fn serve(
         evictions: Mutex::default(),
         allocatable,
         config,
+        tokens: token_manager::TokenManager::new(),
     });
     tasks.spawn(eviction::run(Arc::clone(&ctx), workers.clone(), stop_rx.clone()));
     tasks.spawn(pod_workers::run(ctx, workers, stop_rx.clone()));

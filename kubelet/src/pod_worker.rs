@@ -40,6 +40,8 @@ pub struct Context {
     pub evictions: Mutex<HashMap<String, String>>,
     pub allocatable: BTreeMap<String, Quantity>,
     pub recorder: Recorder,
+    /// Service-account tokens of projected volumes.
+    pub tokens: crate::token_manager::TokenManager,
 }
 
 impl Context {
@@ -279,7 +281,9 @@ impl Worker {
         };
         let mut requeue = RESYNC;
         let mut acted = false;
-        let volumes = match crate::volumes::prepare(pod, &self.ctx.config.root_dir, &self.ctx.client, &facts).await {
+        let prepared =
+            crate::volumes::prepare(pod, &self.ctx.config.root_dir, &self.ctx.client, &self.ctx.tokens, &facts).await;
+        let volumes = match prepared {
             Ok(v) => v,
             Err(e) => {
                 tracing::info!(pod = %self.key.full_name(), error = %e, "volumes not ready");
@@ -527,7 +531,7 @@ impl Worker {
         };
         let (command, args) = env::expand_command(c, &env);
         let mut config = spec::container_config(pod, c, attempt, env, command, args);
-        let mounts = crate::volumes::mounts(c, volumes).map(|mut m| {
+        let mounts = crate::volumes::mounts(pod, c, volumes).map(|mut m| {
             let log = spec::termination_log_path(&self.ctx.config.root_dir, &self.key.uid, &c.name, attempt);
             let prepared = log.parent().map(std::fs::create_dir_all).unwrap_or(Ok(())).and_then(|_| {
                 std::fs::write(&log, b"")?;

@@ -1,19 +1,28 @@
 //! Pod volumes on the node: emptyDir, hostPath, configMap, secret,
-//! downwardAPI and projected (configMap/secret/downwardAPI sources), under
-//! `<root-dir>/pods/<uid>/volumes/<plugin>/<name>`. File-backed volumes are
-//! written as upstream's atomic writer does (`..data` symlink swapped to a new
-//! timestamped directory), so they update in place when their source changes.
+//! downwardAPI, projected (configMap/secret/downwardAPI/serviceAccountToken
+//! sources) under `<root-dir>/pods/<uid>/volumes/<plugin>/<name>`, and
+//! persistentVolumeClaims bound to hostPath or local PersistentVolumes. File-backed
+//! volumes are written as upstream's atomic writer does (`..data` symlink
+//! swapped to a new timestamped directory), so they update in place when their
+//! source changes or their service-account token is rotated.
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use k8s_openapi::ByteString;
-use k8s_openapi::api::core::v1::{ConfigMap, Container, DownwardAPIVolumeFile, KeyToPath, Pod, Secret, Volume};
+use k8s_openapi::api::core::v1::{
+    ConfigMap, Container, DownwardAPIVolumeFile, KeyToPath, PersistentVolume, PersistentVolumeClaim, Pod, Secret,
+    Volume,
+};
 use kube::Api;
 
 use crate::env::{self, PodFacts};
 use crate::runtime::Mount;
+use crate::token_manager::TokenManager;
+
+/// Lifetime of a projected service-account token whose source does not say (the API default).
+pub const DEFAULT_TOKEN_EXPIRATION_SECONDS: i64 = 60 * 60;
 
 /// Errors preparing volumes (shown as `FailedMount` / `CreateContainerConfigError`).
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +57,10 @@ pub enum Error {
     MissingVolume(String),
     #[error("invalid subPath {0:?}")]
     SubPath(String),
+    #[error(transparent)]
+    Token(#[from] crate::token_manager::Error),
+    #[error("error processing PVC {namespace}/{name}: {reason}")]
+    Claim { namespace: String, name: String, reason: String },
 }
 
 /// The pod's directory: `<root>/pods/<uid>`.
@@ -79,6 +92,7 @@ pub async fn prepare(
     pod: &Pod,
     root_dir: &Path,
     client: &kube::Client,
+    tokens: &TokenManager,
     facts: &PodFacts,
 ) -> Result<BTreeMap<String, PathBuf>, Error> {
     let uid = pod.metadata.uid.clone().unwrap_or_default();
@@ -92,6 +106,31 @@ pub async fn prepare(
                 source: e,
             })??;
             paths.insert(v.name.clone(), PathBuf::from(&hp.path));
+            continue;
+        }
+        if let Some(claim) = &v.persistent_volume_claim {
+            let pv = bound_volume(client, &namespace, &claim.claim_name).await?;
+            let source = claimed_path(&pv).map_err(|reason| Error::Claim {
+                namespace: namespace.clone(),
+                name: claim.claim_name.clone(),
+                reason,
+            })?;
+            let (path, type_) = match &source {
+                ClaimedPath::HostPath { path, type_ } => (path.clone(), type_.as_str()),
+                // A local volume is a directory (or file) the administrator made: it must exist.
+                ClaimedPath::Local(path) => (path.clone(), "Local"),
+            };
+            let checked = if type_ == "Local" {
+                Ok(if Path::new(&path).exists() {
+                    Ok(())
+                } else {
+                    Err(Error::HostPathType { path: path.clone(), expected: "existing local volume path".into() })
+                })
+            } else {
+                check_host_path(&path, type_)
+            };
+            checked.map_err(|e| Error::Write { volume: v.name.clone(), path: path.clone(), source: e })??;
+            paths.insert(v.name.clone(), PathBuf::from(path));
             continue;
         }
         let Some(plugin) = plugin_of(v) else { return Err(Error::Unsupported(v.name.clone())) };
@@ -167,6 +206,10 @@ pub async fn prepare(
                     }
                 } else if let Some(d) = &source.downward_api {
                     files.extend(downward_files(pod, d.items.as_deref().unwrap_or_default(), mode, facts)?);
+                } else if let Some(t) = &source.service_account_token {
+                    let expiration = t.expiration_seconds.unwrap_or(DEFAULT_TOKEN_EXPIRATION_SECONDS);
+                    let token = tokens.token(client, pod, t.audience.as_deref(), expiration).await?;
+                    files.push((t.path.clone(), token.into_bytes(), u32::try_from(mode).unwrap_or(0o644)));
                 } else {
                     return Err(Error::Unsupported(v.name.clone()));
                 }
@@ -187,8 +230,81 @@ pub async fn prepare(
     Ok(paths)
 }
 
-/// The mounts of `container` from its volumeMounts.
-pub fn mounts(container: &Container, volumes: &BTreeMap<String, PathBuf>) -> Result<Vec<Mount>, Error> {
+/// Where a claim's PersistentVolume lives on this node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClaimedPath {
+    /// `spec.hostPath`, with its type check.
+    HostPath { path: String, type_: String },
+    /// `spec.local.path`.
+    Local(String),
+}
+
+/// The host path of a PersistentVolume this kubelet can mount (hostPath or local).
+pub fn claimed_path(pv: &PersistentVolume) -> Result<ClaimedPath, String> {
+    let name = pv.metadata.name.clone().unwrap_or_default();
+    let spec = pv.spec.as_ref().ok_or_else(|| format!("PV {name} has no spec"))?;
+    if spec.volume_mode.as_deref() == Some("Block") {
+        return Err(format!("PV {name} is a block volume, which this kubelet cannot map"));
+    }
+    if let Some(hp) = &spec.host_path {
+        return Ok(ClaimedPath::HostPath { path: hp.path.clone(), type_: hp.type_.clone().unwrap_or_default() });
+    }
+    if let Some(local) = &spec.local {
+        return Ok(ClaimedPath::Local(local.path.clone()));
+    }
+    Err(format!("PV {name} is of a volume type this kubelet cannot mount (only hostPath and local are supported)"))
+}
+
+/// The claim's bound PersistentVolume, after upstream's checks: the claim exists, is not
+/// being deleted, is Bound to a volume, and that volume's claimRef is this claim.
+async fn bound_volume(client: &kube::Client, namespace: &str, name: &str) -> Result<PersistentVolume, Error> {
+    let fail = |reason: String| Error::Claim { namespace: namespace.to_owned(), name: name.to_owned(), reason };
+    let claims: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), namespace);
+    let pvc = claims
+        .get_opt(name)
+        .await
+        .map_err(|e| fail(format!("failed to fetch PVC from API server: {e}")))?
+        .ok_or_else(|| fail(format!("persistentvolumeclaim {name:?} not found")))?;
+    if pvc.metadata.deletion_timestamp.is_some() {
+        return Err(fail(format!("can't start pod because PVC {namespace}/{name} is being deleted")));
+    }
+    let phase = pvc.status.as_ref().and_then(|s| s.phase.clone()).unwrap_or_default();
+    let volume_name = pvc.spec.as_ref().and_then(|s| s.volume_name.clone()).unwrap_or_default();
+    if phase != "Bound" || volume_name.is_empty() {
+        return Err(fail(format!(
+            "PVC {namespace}/{name} has non-bound phase ({phase:?}) or empty pvc.Spec.VolumeName ({volume_name:?})"
+        )));
+    }
+    let volumes: Api<PersistentVolume> = Api::all(client.clone());
+    let pv = volumes
+        .get_opt(&volume_name)
+        .await
+        .map_err(|e| fail(format!("failed to fetch PV {volume_name} from API server: {e}")))?
+        .ok_or_else(|| fail(format!("failed to fetch PV {volume_name} from API server: not found")))?;
+    let claim_ref = pv.spec.as_ref().and_then(|s| s.claim_ref.as_ref());
+    let expected = pvc.metadata.uid.clone().unwrap_or_default();
+    match claim_ref.and_then(|r| r.uid.clone()) {
+        Some(uid) if uid == expected => Ok(pv),
+        other => Err(fail(format!(
+            "PV {volume_name} is not bound to this claim (claimRef UID {:?}, claim UID {expected:?})",
+            other.unwrap_or_default()
+        ))),
+    }
+}
+
+/// Whether the pod's volume `name` is mounted read-only everywhere (a claim source's `readOnly`).
+fn volume_read_only(pod: &Pod, name: &str) -> bool {
+    pod.spec
+        .iter()
+        .flat_map(|s| s.volumes.iter().flatten())
+        .find(|v| v.name == name)
+        .and_then(|v| v.persistent_volume_claim.as_ref())
+        .and_then(|c| c.read_only)
+        .unwrap_or(false)
+}
+
+/// The mounts of `container` of `pod` from its volumeMounts.
+pub fn mounts(pod: &Pod, container: &Container, volumes: &BTreeMap<String, PathBuf>) -> Result<Vec<Mount>, Error> {
     let mut out = Vec::new();
     for m in container.volume_mounts.iter().flatten() {
         let base = volumes.get(&m.name).ok_or_else(|| Error::MissingVolume(m.name.clone()))?;
@@ -209,7 +325,7 @@ pub fn mounts(container: &Container, volumes: &BTreeMap<String, PathBuf>) -> Res
         out.push(Mount {
             container_path: m.mount_path.clone(),
             host_path: host.display().to_string(),
-            readonly: m.read_only.unwrap_or(false),
+            readonly: m.read_only.unwrap_or(false) || volume_read_only(pod, &m.name),
         });
     }
     Ok(out)
@@ -472,6 +588,57 @@ mod tests {
         assert!(!d.join("sub").exists(), "a removed key disappears");
         assert!(!d.join(&first).exists(), "the old generation is removed");
         assert!(write_atomic(d, &[("../x".into(), vec![], 0o644)]).is_err());
+    }
+
+    fn pv(spec: serde_json::Value) -> PersistentVolume {
+        serde_json::from_value(serde_json::json!({"metadata": {"name": "pv1"}, "spec": spec})).unwrap()
+    }
+
+    #[test]
+    fn host_path_and_local_volumes_resolve_to_their_path_and_others_are_refused() {
+        let hp = pv(serde_json::json!({"hostPath": {"path": "/srv/a", "type": "Directory"}}));
+        assert_eq!(claimed_path(&hp), Ok(ClaimedPath::HostPath { path: "/srv/a".into(), type_: "Directory".into() }));
+        let local = pv(serde_json::json!({"local": {"path": "/mnt/disks/ssd1"}}));
+        assert_eq!(claimed_path(&local), Ok(ClaimedPath::Local("/mnt/disks/ssd1".into())));
+        let nfs = pv(serde_json::json!({"nfs": {"server": "s", "path": "/x"}}));
+        assert!(claimed_path(&nfs).unwrap_err().contains("only hostPath and local"));
+        let block = pv(serde_json::json!({"volumeMode": "Block", "local": {"path": "/dev/sdb"}}));
+        assert!(claimed_path(&block).unwrap_err().contains("block volume"));
+    }
+
+    #[test]
+    fn a_read_only_claim_makes_every_mount_of_it_read_only() {
+        let pod: Pod = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "p"},
+            "spec": {
+                "containers": [{"name": "c", "volumeMounts": [
+                    {"name": "ro", "mountPath": "/ro"},
+                    {"name": "rw", "mountPath": "/rw"},
+                    {"name": "rw", "mountPath": "/rw-but-asked-ro", "readOnly": true},
+                ]}],
+                "volumes": [
+                    {"name": "ro", "persistentVolumeClaim": {"claimName": "a", "readOnly": true}},
+                    {"name": "rw", "persistentVolumeClaim": {"claimName": "b"}},
+                ],
+            },
+        }))
+        .unwrap();
+        let volumes: BTreeMap<String, PathBuf> =
+            [("ro".to_owned(), PathBuf::from("/srv/a")), ("rw".to_owned(), PathBuf::from("/srv/b"))].into();
+        let container = &pod.spec.as_ref().unwrap().containers[0];
+        let got: Vec<(String, String, bool)> = mounts(&pod, container, &volumes)
+            .unwrap()
+            .into_iter()
+            .map(|m| (m.container_path, m.host_path, m.readonly))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("/ro".to_owned(), "/srv/a".to_owned(), true),
+                ("/rw".to_owned(), "/srv/b".to_owned(), false),
+                ("/rw-but-asked-ro".to_owned(), "/srv/b".to_owned(), true),
+            ]
+        );
     }
 
     #[test]

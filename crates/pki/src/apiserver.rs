@@ -177,14 +177,16 @@ fn leaf_problem(ca: &CertificateAuthority, cert_pem: &str, key_pem: &str, req: &
     }
 }
 
-fn ensure_service_account_key(private_path: &Path, public_path: &Path) -> Result<()> {
+/// Makes sure `private_path` holds a service-account signing key (generated when neither file
+/// exists) and `public_path` its public key; returns the key.
+pub fn ensure_service_account_key(private_path: &Path, public_path: &Path) -> Result<ServiceAccountKey> {
     let key = match (read_optional(private_path)?, read_optional(public_path)?) {
         (Some(private_pem), public_pem) => {
             let key = ServiceAccountKey::from_private_key_pem(&private_pem)
                 .map_err(|e| Error::load_failed(private_path, e))?;
             if public_pem.as_deref() == Some(key.public_key_pem.as_str()) {
                 tracing::debug!(path = %private_path.display(), "reusing service-account key");
-                return Ok(());
+                return Ok(key);
             }
             key
         }
@@ -200,7 +202,7 @@ fn ensure_service_account_key(private_path: &Path, public_path: &Path) -> Result
     };
     write_file(public_path, key.public_key_pem.as_bytes(), PUBLIC_MODE)?;
     tracing::info!(path = %public_path.display(), "wrote service-account public key");
-    Ok(())
+    Ok(key)
 }
 
 fn ensure_admin_kubeconfig(ca: &CertificateAuthority, path: &Path, server_url: &str) -> Result<()> {

@@ -184,6 +184,7 @@ impl Worker {
         let log_dir = spec::log_directory(&self.ctx.config.root_dir, &self.key);
         let _ = tokio::fs::remove_dir_all(&log_dir).await;
         crate::volumes::cleanup(&self.ctx.config.root_dir, &self.key.uid).await;
+        self.ctx.tokens.forget_pod(&self.key.uid);
         if let Some(root) = &self.ctx.config.cgroup_root {
             // In the background: a busy cgroup must not hold up the deletion.
             let (root, uid) = (root.clone(), self.key.uid.clone());
