@@ -20,15 +20,15 @@ use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::Api;
 use kube::api::{DeleteParams, ListParams, PostParams};
 use kube::runtime::watcher;
-use rustkube_kubelet::runtime::Runtime;
 use rustkube_kubelet::runtime::cri::CriRuntime;
+use rustkube_kubelet::runtime::{Runtime, SandboxState};
 use rustkube_kubelet::spec;
 
 const NODE: &str = "bench-node";
 const IMAGE: &str = "docker.io/library/busybox:latest";
 
 fn main() {
-    let rounds: usize = std::env::var("ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(15);
+    let rounds: usize = std::env::var("ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(30);
     let node = common::runtime_node::RuntimeNode::start(40);
     let root = node.dir.join("kubelet");
     std::fs::create_dir_all(&root).expect("kubelet root");
@@ -45,6 +45,7 @@ fn main() {
             "--healthz-port=0".to_owned(),
             "--node-ip=127.0.0.1".to_owned(),
             common::TEST_EVICTION_HARD.to_owned(),
+            common::TEST_IMAGE_GC_OFF.to_owned(),
         ],
     );
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
@@ -62,15 +63,23 @@ fn main() {
         let mut floor = Vec::new();
         let mut cri_floor = Vec::new();
         let mut single = Vec::new();
+        // Every timed run starts on a quiet node: the previous one's teardown
+        // (the kubelet stops a deleted pod after the API forgets it; containerd
+        // reaps shims and collects garbage after a removal) would otherwise
+        // overlap it and slow whichever measure comes next.
         for i in 0..rounds {
+            settle(&cri).await;
             floor.push(ctr_run(&node, &format!("floor-{i}")));
+            settle(&cri).await;
             let (took, id) = cri_pod(&cri, &root, &format!("cri-{i}")).await;
             cri_remove(&cri, [id]).await;
             cri_floor.push(took);
+            settle(&cri).await;
             let (lat, _) = start_pods(&client, &format!("one-{i}"), 1).await;
             single.extend(lat);
             delete_all(&client).await;
         }
+        settle(&cri).await;
         let t0 = Instant::now();
         let names: Vec<String> = (0..30).map(|i| format!("cri-burst-{i}")).collect();
         let raw = names.iter().map(|name| cri_pod(&cri, &root, name));
@@ -78,6 +87,7 @@ fn main() {
             futures_util::future::join_all(raw).await.into_iter().unzip();
         let raw_all = t0.elapsed();
         cri_remove(&cri, ids).await;
+        settle(&cri).await;
         let (burst, all_running) = start_pods(&client, "burst", 30).await;
         delete_all(&client).await;
 
@@ -264,6 +274,21 @@ async fn start_pods(client: &kube::Client, prefix: &str, count: usize) -> (Vec<D
 }
 
 /// Deletes every pod (grace 0) and waits until they and their sandboxes are gone.
+/// Waits until no pod sandbox is ready (the kubelet has stopped every deleted
+/// pod), then a little longer for containerd's shim reaping and garbage collection.
+async fn settle(cri: &CriRuntime) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let sandboxes = cri.list_pod_sandboxes().await.expect("ListPodSandbox");
+        if !sandboxes.iter().any(|s| s.state == SandboxState::Ready) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "pod sandboxes still ready after 30 s");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+}
+
 async fn delete_all(client: &kube::Client) {
     let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
     let dp = DeleteParams::default().grace_period(0);

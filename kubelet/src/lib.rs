@@ -242,6 +242,13 @@ async fn serve(
         tokens: token_manager::TokenManager::new(),
     });
     tasks.spawn(eviction::run(Arc::clone(&ctx), workers.clone(), stop_rx.clone()));
+    tasks.spawn(image_gc::run(
+        Arc::clone(&ctx.runtime),
+        ctx.config.image_gc,
+        ctx.config.image_gc_period,
+        ctx.recorder.clone(),
+        stop_rx.clone(),
+    ));
     tasks.spawn(pod_workers::run(ctx, workers, stop_rx.clone()));
 
     let _ = stop.wait_for(|s| *s).await;

@@ -27,6 +27,8 @@ pub enum Error {
     EvictionHard { value: String, reason: String },
     #[error("cannot determine the node name: {0}")]
     Hostname(String),
+    #[error("failed to initialize image manager: {0}")]
+    ImageGcPolicy(#[from] crate::image_gc::Error),
 }
 
 /// `kubelet` flags.
@@ -150,6 +152,19 @@ pub struct Options {
     #[arg(long, default_value = "/")]
     pub cgroup_root: String,
 
+    /// The percent of the image filesystem's usage at or above which image garbage
+    /// collection always runs; 100 disables it.
+    #[arg(long, default_value_t = i32::from(crate::image_gc::DEFAULT_HIGH_THRESHOLD_PERCENT), allow_negative_numbers = true)]
+    pub image_gc_high_threshold: i32,
+
+    /// The percent of the image filesystem's usage image garbage collection frees down to.
+    #[arg(long, default_value_t = i32::from(crate::image_gc::DEFAULT_LOW_THRESHOLD_PERCENT), allow_negative_numbers = true)]
+    pub image_gc_low_threshold: i32,
+
+    /// The minimum age of an unused image before it is garbage collected.
+    #[arg(long, default_value = "2m", value_parser = rustkube_component_base::duration::parse)]
+    pub minimum_image_ttl_duration: Duration,
+
     #[command(flatten)]
     pub logging: LoggingOptions,
 }
@@ -192,6 +207,10 @@ pub struct Config {
     pub eviction_hard: Vec<crate::eviction::Threshold>,
     /// `--cgroup-root` when `--cgroups-per-qos`; `None` leaves the cgroup parent to the runtime.
     pub cgroup_root: Option<String>,
+    /// `--image-gc-high-threshold`, `--image-gc-low-threshold`, `--minimum-image-ttl-duration`.
+    pub image_gc: crate::image_gc::Policy,
+    /// How often image garbage collection runs (upstream's fixed `ImageGCPeriod`; tests shorten it).
+    pub image_gc_period: Duration,
 }
 
 impl Options {
@@ -247,6 +266,12 @@ impl Options {
             node_lease_duration_seconds: self.node_lease_duration_seconds.max(1),
             eviction_hard: self.eviction_thresholds()?,
             cgroup_root: self.cgroups_per_qos.then(|| self.cgroup_root.clone()),
+            image_gc: crate::image_gc::Policy::new(
+                self.image_gc_high_threshold,
+                self.image_gc_low_threshold,
+                self.minimum_image_ttl_duration,
+            )?,
+            image_gc_period: crate::image_gc::PERIOD,
         })
     }
 }
@@ -292,6 +317,8 @@ impl Config {
             node_lease_duration_seconds: 40,
             eviction_hard: vec![],
             cgroup_root: None,
+            image_gc: crate::image_gc::Policy::default(),
+            image_gc_period: crate::image_gc::PERIOD,
         }
     }
 }
@@ -410,5 +437,47 @@ mod tests {
         assert!(bad(&["--kube-reserved=gpu=1"]).contains("--kube-reserved"));
         assert!(bad(&["--node-labels=novalue"]).contains("--node-labels"));
         assert!(bad(&["--eviction-hard=memory.available>1Gi"]).contains("--eviction-hard"));
+    }
+
+    #[test]
+    fn image_gc_flags_default_as_upstream_and_bad_thresholds_stop_the_kubelet() {
+        let c = Options::try_parse_from(["kubelet", "--hostname-override=n"]).unwrap().config().unwrap();
+        assert_eq!(c.image_gc, crate::image_gc::Policy::default());
+        assert_eq!(
+            (c.image_gc.high_threshold_percent, c.image_gc.low_threshold_percent, c.image_gc.min_age),
+            (85, 80, Duration::from_secs(120))
+        );
+        assert_eq!(c.image_gc_period, Duration::from_secs(300), "upstream's ImageGCPeriod");
+        let c = Options::try_parse_from([
+            "kubelet",
+            "--hostname-override=n",
+            "--image-gc-high-threshold=90",
+            "--image-gc-low-threshold=70",
+            "--minimum-image-ttl-duration=1h",
+        ])
+        .unwrap()
+        .config()
+        .unwrap();
+        assert_eq!(
+            (c.image_gc.high_threshold_percent, c.image_gc.low_threshold_percent, c.image_gc.min_age),
+            (90, 70, Duration::from_secs(3600))
+        );
+        let bad = |args: &[&str]| {
+            let mut all = vec!["kubelet", "--hostname-override=n"];
+            all.extend_from_slice(args);
+            Options::try_parse_from(all).unwrap().config().unwrap_err().to_string()
+        };
+        assert_eq!(
+            bad(&["--image-gc-high-threshold=101"]),
+            "failed to initialize image manager: invalid HighThresholdPercent 101, must be in range [0-100]"
+        );
+        assert_eq!(
+            bad(&["--image-gc-low-threshold=-1"]),
+            "failed to initialize image manager: invalid LowThresholdPercent -1, must be in range [0-100]"
+        );
+        assert_eq!(
+            bad(&["--image-gc-high-threshold=70", "--image-gc-low-threshold=75"]),
+            "failed to initialize image manager: LowThresholdPercent 75 can not be higher than HighThresholdPercent 70"
+        );
     }
 }

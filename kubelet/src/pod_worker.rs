@@ -151,9 +151,13 @@ impl Worker {
         let mut sandboxes: Vec<_> =
             rt.list_pod_sandboxes().await?.into_iter().filter(|s| s.uid == self.key.uid).collect();
         sandboxes.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.attempt.cmp(&a.attempt)));
-        let containers: Vec<_> =
-            rt.list_containers().await?.into_iter().filter(|c| c.pod_uid() == Some(self.key.uid.as_str())).collect();
-        Ok(Snapshot { sandboxes, containers })
+        Ok(Snapshot { sandboxes, containers: self.containers().await? })
+    }
+
+    /// This pod's containers, in any sandbox.
+    async fn containers(&self) -> Result<Vec<runtime::ContainerStatus>, Error> {
+        let all = self.ctx.runtime.list_containers().await?;
+        Ok(all.into_iter().filter(|c| c.pod_uid() == Some(self.key.uid.as_str())).collect())
     }
 
     /// Full statuses of the newest container per name in `sandbox_id`, and of
@@ -248,10 +252,11 @@ impl Worker {
 
         // The sandbox.
         let ready = snap.sandboxes.first().filter(|s| s.state == SandboxState::Ready).cloned();
-        let sandbox = match ready {
-            Some(s) => s,
+        // A sandbox made just now comes with its status (IPs); an existing one is asked for it.
+        let (sandbox, fresh_status) = match ready {
+            Some(s) => (s, None),
             None => match self.create_sandbox(pod, &snap).await {
-                Ok(s) => s,
+                Ok(s) => (s.clone(), Some(s)),
                 Err(e) => {
                     tracing::warn!(pod = %self.key.full_name(), error = %e, "failed to create pod sandbox");
                     self.ctx.recorder.pod(
@@ -266,10 +271,13 @@ impl Worker {
                 }
             },
         };
-        let sandbox_status = match self.ctx.runtime.pod_sandbox_status(&sandbox.id).await {
-            Ok(s) => s,
-            Err(runtime::Error::NotFound { .. }) => return Ok(Outcome::Requeue(Duration::from_millis(200))),
-            Err(e) => return Err(e.into()),
+        let sandbox_status = match fresh_status {
+            Some(s) => s,
+            None => match self.ctx.runtime.pod_sandbox_status(&sandbox.id).await {
+                Ok(s) => s,
+                Err(runtime::Error::NotFound { .. }) => return Ok(Outcome::Requeue(Duration::from_millis(200))),
+                Err(e) => return Err(e.into()),
+            },
         };
         let sandbox_config = self.sandbox_config(pod, sandbox.attempt);
         self.collect_garbage(&snap, &sandbox.id).await;
@@ -362,7 +370,8 @@ impl Worker {
 
         // Status from what is there now.
         let (mut views, _) = if acted {
-            let snap = self.snapshot().await?;
+            // Only the containers changed: the sandboxes are as listed at the start.
+            let snap = Snapshot { sandboxes: snap.sandboxes, containers: self.containers().await? };
             self.container_views(Some(pod), &snap, Some(&sandbox.id)).await?
         } else {
             (views, max_attempt)

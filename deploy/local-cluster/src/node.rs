@@ -178,6 +178,9 @@ pub fn kubelet_args(cluster_dir: &Path, node: &NodeNet, kubeconfig: &Path) -> Ve
         // on memory pressure, so a nearly full disk does not taint the node
         // and evict every pod (upstream's default includes nodefs.available<10%).
         "--eviction-hard=memory.available<100Mi".to_owned(),
+        // Also like kind: no image garbage collection. The node's images are
+        // imported locally (there is no registry to pull them back from).
+        "--image-gc-high-threshold=100".to_owned(),
     ]
 }
 

@@ -12,10 +12,9 @@ use k8s_cri::v1::runtime_service_client::RuntimeServiceClient;
 use tokio::net::UnixStream;
 use tonic::transport::{Channel, Endpoint, Uri};
 
-use super::ContainerStats;
 use super::{
-    ContainerConfig, ContainerState, ContainerStatus, Error, Result, Runtime, SandboxConfig, SandboxState,
-    SandboxStatus, Streams,
+    ContainerConfig, ContainerState, ContainerStats, ContainerStatus, Error, Image, ImageFsInfo, Result, Runtime,
+    SandboxConfig, SandboxState, SandboxStatus, Streams,
 };
 
 /// How long an ordinary CRI call may take.
@@ -572,4 +571,106 @@ impl Runtime for CriRuntime {
             })
             .collect())
     }
+
+    async fn list_images(&self) -> Result<Vec<Image>> {
+        let r = self
+            .images
+            .clone()
+            .list_images(req(cri::ListImagesRequest { filter: None }, CALL_TIMEOUT))
+            .await
+            .map_err(call_err("ListImages"))?
+            .into_inner();
+        Ok(r.images
+            .into_iter()
+            .map(|i| Image {
+                id: i.id,
+                repo_tags: i.repo_tags,
+                repo_digests: i.repo_digests,
+                size_bytes: i.size,
+                pinned: i.pinned,
+            })
+            .collect())
+    }
+
+    async fn remove_image(&self, image: &str) -> Result<()> {
+        self.images
+            .clone()
+            .remove_image(req(
+                cri::RemoveImageRequest {
+                    image: Some(cri::ImageSpec { image: image.to_owned(), ..Default::default() }),
+                },
+                CALL_TIMEOUT,
+            ))
+            .await
+            .map_err(call_err("RemoveImage"))?;
+        Ok(())
+    }
+
+    async fn image_fs_info(&self) -> Result<ImageFsInfo> {
+        let r = self
+            .images
+            .clone()
+            .image_fs_info(req(cri::ImageFsInfoRequest {}, CALL_TIMEOUT))
+            .await
+            .map_err(call_err("ImageFsInfo"))?
+            .into_inner();
+        let fs = r.image_filesystems.into_iter().next().ok_or_else(|| Error::Call {
+            op: "ImageFsInfo",
+            message: "the runtime reported no image filesystem".into(),
+        })?;
+        let mountpoint = PathBuf::from(fs.fs_id.map(|f| f.mountpoint).unwrap_or_default());
+        let stat = rustix::fs::statvfs(&mountpoint).map_err(|e| Error::Call {
+            op: "ImageFsInfo",
+            message: format!("statvfs of the image filesystem {}: {e}", mountpoint.display()),
+        })?;
+        Ok(ImageFsInfo {
+            mountpoint,
+            used_bytes: fs.used_bytes.map(|u| u.value).unwrap_or(0),
+            capacity_bytes: stat.f_blocks.saturating_mul(stat.f_frsize),
+            available_bytes: stat.f_bavail.saturating_mul(stat.f_frsize),
+        })
+    }
+
+    /// containerd says its `sandbox_image` in the verbose runtime status
+    /// (`info.config.sandboxImage`) and each sandbox's image in the verbose
+    /// sandbox status (`info.info.image`).
+    async fn sandbox_images(&self) -> Result<Vec<String>> {
+        let r = self
+            .runtime
+            .clone()
+            .status(req(cri::StatusRequest { verbose: true }, CALL_TIMEOUT))
+            .await
+            .map_err(call_err("Status"))?
+            .into_inner();
+        let mut images: Vec<String> =
+            r.info.get("config").and_then(|c| json_string(c, "sandboxImage")).into_iter().collect();
+        for sandbox in self.list_pod_sandboxes().await? {
+            let status = match self
+                .runtime
+                .clone()
+                .pod_sandbox_status(req(
+                    cri::PodSandboxStatusRequest { pod_sandbox_id: sandbox.id.clone(), verbose: true },
+                    CALL_TIMEOUT,
+                ))
+                .await
+            {
+                Ok(status) => status.into_inner(),
+                // Removed since the list: it uses no image any more.
+                Err(s) if s.code() == tonic::Code::NotFound => continue,
+                Err(s) => return Err(call_err("PodSandboxStatus")(s)),
+            };
+            if let Some(image) = status.info.get("info").and_then(|i| json_string(i, "image"))
+                && !images.contains(&image)
+            {
+                images.push(image);
+            }
+        }
+        Ok(images)
+    }
+}
+
+/// The non-empty string `key` of the JSON object `text`.
+fn json_string(text: &str, key: &str) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_str(text).ok()?;
+    value.get(key)?.as_str().filter(|s| !s.is_empty()).map(str::to_owned)
 }

@@ -3,17 +3,26 @@
 //! simulated nodes, as kwok does. Knobs in the endpoint's query make it slow
 //! (`start-latency=DUR`), make containers exit (`exit-code=N`, after
 //! `run-for=DUR`), or make images unpullable (`missing-images=a,b`).
+//! Images live in an in-memory store on a simulated image filesystem
+//! ([`FakeRuntime::add_image`], [`FakeRuntime::set_image_fs`]) so image
+//! garbage collection can be driven in tests.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use super::ContainerStats;
 use super::{
-    ContainerConfig, ContainerState, ContainerStatus, Error, Result, Runtime, SandboxConfig, SandboxState,
-    SandboxStatus, Streams, now_nanos,
+    ContainerConfig, ContainerState, ContainerStats, ContainerStatus, Error, Image, ImageFsInfo, Result, Runtime,
+    SandboxConfig, SandboxState, SandboxStatus, Streams, now_nanos,
 };
+
+/// The image the fake says its sandboxes are made from.
+pub const SANDBOX_IMAGE: &str = "registry.k8s.io/pause:3.10";
+/// Where the fake says its images are stored.
+pub const IMAGE_FS_MOUNTPOINT: &str = "/var/lib/fake-runtime/images";
+/// The simulated image filesystem's size until [`FakeRuntime::set_image_fs`].
+pub const DEFAULT_IMAGE_FS_CAPACITY: u64 = 100 << 30;
 
 /// The fake runtime's knobs.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -80,11 +89,33 @@ impl FakeConfig {
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct State {
     sandboxes: HashMap<String, SandboxStatus>,
     containers: HashMap<String, ContainerStatus>,
-    images: HashMap<String, String>,
+    /// Images by id.
+    images: BTreeMap<String, Image>,
+    image_fs_capacity: u64,
+    /// Bytes of the image filesystem used by other than images.
+    image_fs_other_used: u64,
+}
+
+impl Default for State {
+    fn default() -> Self {
+        State {
+            sandboxes: HashMap::new(),
+            containers: HashMap::new(),
+            images: BTreeMap::new(),
+            image_fs_capacity: DEFAULT_IMAGE_FS_CAPACITY,
+            image_fs_other_used: 0,
+        }
+    }
+}
+
+impl State {
+    fn image_id(&self, reference: &str) -> Option<String> {
+        self.images.values().find(|i| i.is_named(reference)).map(|i| i.id.clone())
+    }
 }
 
 /// The in-memory runtime.
@@ -103,6 +134,32 @@ impl FakeRuntime {
     fn id(&self) -> (u64, String) {
         let n = self.next_id.fetch_add(1, Ordering::Relaxed);
         (n, format!("{n:064x}"))
+    }
+
+    /// Puts an image of `size_bytes` tagged `reference` in the store (as a
+    /// pull or an import would); returns its id.
+    pub fn add_image(&self, reference: &str, size_bytes: u64, pinned: bool) -> String {
+        let mut state = self.lock();
+        if let Some(id) = state.image_id(reference) {
+            if let Some(image) = state.images.get_mut(&id) {
+                image.size_bytes = size_bytes;
+                image.pinned = pinned;
+            }
+            return id;
+        }
+        let id = format!("sha256:{:064x}", self.next_id.fetch_add(1, Ordering::Relaxed));
+        let image =
+            Image { id: id.clone(), repo_tags: vec![reference.to_owned()], repo_digests: vec![], size_bytes, pinned };
+        state.images.insert(id.clone(), image);
+        id
+    }
+
+    /// Sizes the simulated image filesystem: `capacity_bytes`, of which
+    /// `other_used_bytes` are used by other than images.
+    pub fn set_image_fs(&self, capacity_bytes: u64, other_used_bytes: u64) {
+        let mut state = self.lock();
+        state.image_fs_capacity = capacity_bytes;
+        state.image_fs_other_used = other_used_bytes;
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -188,7 +245,7 @@ impl Runtime for FakeRuntime {
     }
 
     async fn image_status(&self, image: &str) -> Result<Option<String>> {
-        Ok(self.lock().images.get(image).cloned())
+        Ok(self.lock().image_id(image))
     }
 
     async fn pull_image(&self, image: &str) -> Result<String> {
@@ -198,9 +255,11 @@ impl Runtime for FakeRuntime {
                 message: format!("failed to resolve reference {image:?}: not found"),
             });
         }
-        let id = format!("sha256:{:064x}", self.next_id.fetch_add(1, Ordering::Relaxed));
-        self.lock().images.insert(image.to_owned(), id.clone());
-        Ok(id)
+        // An image already present keeps its id, as an unchanged image pulled again does.
+        if let Some(id) = self.lock().image_id(image) {
+            return Ok(id);
+        }
+        Ok(self.add_image(image, 0, false))
     }
 
     async fn create_container(
@@ -214,7 +273,7 @@ impl Runtime for FakeRuntime {
         if !state.sandboxes.contains_key(sandbox_id) {
             return Err(Error::NotFound { kind: "sandbox", id: sandbox_id.to_owned() });
         }
-        let image_ref = state.images.get(&config.image).cloned().unwrap_or_default();
+        let image_ref = state.image_id(&config.image).unwrap_or_default();
         state.containers.insert(
             id.clone(),
             ContainerStatus {
@@ -319,6 +378,35 @@ impl Runtime for FakeRuntime {
             })
             .collect())
     }
+
+    async fn list_images(&self) -> Result<Vec<Image>> {
+        Ok(self.lock().images.values().cloned().collect())
+    }
+
+    async fn remove_image(&self, image: &str) -> Result<()> {
+        let mut state = self.lock();
+        if let Some(id) = state.image_id(image) {
+            state.images.remove(&id);
+        }
+        Ok(())
+    }
+
+    async fn image_fs_info(&self) -> Result<ImageFsInfo> {
+        let state = self.lock();
+        let used_bytes: u64 = state.images.values().map(|i| i.size_bytes).sum();
+        Ok(ImageFsInfo {
+            mountpoint: IMAGE_FS_MOUNTPOINT.into(),
+            used_bytes,
+            capacity_bytes: state.image_fs_capacity,
+            available_bytes: state
+                .image_fs_capacity
+                .saturating_sub(used_bytes.saturating_add(state.image_fs_other_used)),
+        })
+    }
+
+    async fn sandbox_images(&self) -> Result<Vec<String>> {
+        Ok(vec![SANDBOX_IMAGE.to_owned()])
+    }
 }
 
 #[cfg(test)]
@@ -358,6 +446,28 @@ mod tests {
         let id = rt.pull_image("busybox").await.unwrap();
         assert_eq!(rt.image_status("busybox").await.unwrap(), Some(id));
         assert!(FakeConfig::parse("bogus=1").is_err());
+    }
+
+    #[tokio::test]
+    async fn the_image_store_lists_removes_and_fills_the_simulated_image_filesystem() {
+        let rt = FakeRuntime::new(FakeConfig::default());
+        rt.set_image_fs(1000, 100);
+        let pulled = rt.pull_image("busybox").await.unwrap();
+        assert_eq!(rt.pull_image("busybox").await.unwrap(), pulled, "pulling again keeps the image");
+        let big = rt.add_image("big:1", 600, false);
+        let pause = rt.add_image(SANDBOX_IMAGE, 50, true);
+        let fs = rt.image_fs_info().await.unwrap();
+        assert_eq!((fs.used_bytes, fs.capacity_bytes, fs.available_bytes), (650, 1000, 250));
+        let images = rt.list_images().await.unwrap();
+        assert_eq!(images.len(), 3);
+        assert!(images.iter().any(|i| i.id == pause && i.pinned && i.repo_tags == [SANDBOX_IMAGE]));
+        rt.remove_image("big:1").await.unwrap();
+        rt.remove_image(&big).await.expect("removing an image that is gone is no error");
+        assert_eq!(rt.image_status("big:1").await.unwrap(), None);
+        assert_eq!(rt.image_fs_info().await.unwrap().available_bytes, 850);
+        rt.remove_image(&pulled).await.unwrap();
+        assert_eq!(rt.image_status("busybox").await.unwrap(), None, "removed by id");
+        assert_eq!(rt.sandbox_images().await.unwrap(), [SANDBOX_IMAGE]);
     }
 
     #[test]

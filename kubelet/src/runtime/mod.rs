@@ -79,6 +79,50 @@ pub trait Runtime: Send + Sync + std::fmt::Debug {
 
     /// CRI `ListContainerStats`: resource usage of every container.
     async fn container_stats(&self) -> Result<Vec<ContainerStats>>;
+
+    /// CRI `ListImages`: every image the runtime holds.
+    async fn list_images(&self) -> Result<Vec<Image>>;
+    /// CRI `RemoveImage` by id or reference; removing an image that is gone is not an error.
+    async fn remove_image(&self, image: &str) -> Result<()>;
+    /// CRI `ImageFsInfo`: the filesystem holding the images, with its size and free space.
+    async fn image_fs_info(&self) -> Result<ImageFsInfo>;
+    /// References of the images pod sandboxes are made from (the runtime's
+    /// `pause` image), which image garbage collection never removes. CRI has
+    /// no call for it; runtimes that say it (containerd in verbose status) do.
+    async fn sandbox_images(&self) -> Result<Vec<String>>;
+}
+
+/// An image the runtime holds (CRI `Image`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Image {
+    /// `sha256:…`, the `imageID` of container statuses.
+    pub id: String,
+    pub repo_tags: Vec<String>,
+    pub repo_digests: Vec<String>,
+    pub size_bytes: u64,
+    /// The runtime asks that it never be garbage collected.
+    pub pinned: bool,
+}
+
+impl Image {
+    /// Whether `reference` (an id, a tag or a digest reference) names this image.
+    pub fn is_named(&self, reference: &str) -> bool {
+        !reference.is_empty()
+            && (self.id == reference
+                || self.repo_tags.iter().any(|t| t == reference)
+                || self.repo_digests.iter().any(|d| d == reference))
+    }
+}
+
+/// The image filesystem: CRI `ImageFsInfo` gives its mountpoint and the bytes
+/// images use; its capacity and free space are those of the filesystem
+/// mounted there (statvfs), as upstream's stats provider reports them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageFsInfo {
+    pub mountpoint: std::path::PathBuf,
+    pub used_bytes: u64,
+    pub capacity_bytes: u64,
+    pub available_bytes: u64,
 }
 
 /// What a container uses now.

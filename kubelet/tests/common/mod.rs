@@ -22,6 +22,11 @@ pub fn apiserver() -> Apiserver {
 /// memory, so a build machine's nearly full disk does not evict every test pod.
 pub const TEST_EVICTION_HARD: &str = "--eviction-hard=memory.available<100Mi";
 
+/// No image garbage collection on test kubelets with a real runtime: test
+/// images are imported, not pulled, and a nearly full build disk must not
+/// collect them (kind turns image GC off the same way).
+pub const TEST_IMAGE_GC_OFF: &str = "--image-gc-high-threshold=100";
+
 /// Starts a kubelet for `node` against `api` with `endpoint` and extra flags.
 pub fn kubelet(api: &Apiserver, node: &str, endpoint: &str, root: &std::path::Path, extra: &[&str]) -> Daemon {
     let mut args = vec![
@@ -38,6 +43,9 @@ pub fn kubelet(api: &Apiserver, node: &str, endpoint: &str, root: &std::path::Pa
     ];
     if !endpoint.starts_with("fake://") && !extra.iter().any(|a| a.starts_with("--eviction-hard")) {
         args.push(TEST_EVICTION_HARD.to_owned());
+    }
+    if !endpoint.starts_with("fake://") && !extra.iter().any(|a| a.starts_with("--image-gc-high-threshold")) {
+        args.push(TEST_IMAGE_GC_OFF.to_owned());
     }
     args.extend(extra.iter().map(|s| s.to_string()));
     tokio::task::block_in_place(|| Daemon::start("kubelet", &args))

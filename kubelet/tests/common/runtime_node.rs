@@ -377,6 +377,7 @@ impl RuntimeNode {
             "--node-ip=127.0.0.1".to_owned(),
             "--node-status-update-frequency=1s".to_owned(),
             super::TEST_EVICTION_HARD.to_owned(),
+            super::TEST_IMAGE_GC_OFF.to_owned(),
         ];
         args.extend(extra.iter().map(|s| s.to_string()));
         self.spawn_daemon("kubelet", &args)
