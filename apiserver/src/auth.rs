@@ -28,36 +28,7 @@ use crate::service_account_token::{self as sat, Claims};
 use crate::state::AppState;
 use crate::status::ApiError;
 
-/// The authenticated identity of a connection.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct User {
-    pub name: String,
-    pub uid: String,
-    pub groups: Vec<String>,
-    /// Extra attributes (the bound pod and the token's ID for service-account tokens).
-    pub extra: BTreeMap<String, Vec<String>>,
-}
-
-impl User {
-    pub fn anonymous() -> Self {
-        User { name: "system:anonymous".into(), groups: vec!["system:unauthenticated".into()], ..Default::default() }
-    }
-
-    pub fn is_anonymous(&self) -> bool {
-        self.name == "system:anonymous"
-    }
-}
-
-/// The identity in a DER client certificate: CN → user, O → groups.
-pub fn user_from_certificate(der: &[u8]) -> Option<User> {
-    let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
-    let subject = cert.subject();
-    let name = subject.iter_common_name().next()?.as_str().ok()?.to_owned();
-    let mut groups: Vec<String> =
-        subject.iter_organization().filter_map(|o| o.as_str().ok().map(str::to_owned)).collect();
-    groups.push("system:authenticated".into());
-    Some(User { name, groups, ..Default::default() })
-}
+pub use rustkube_component_base::authn::{User, user_from_certificate};
 
 /// The token of an `Authorization: Bearer <token>` header, as upstream's bearer-token
 /// authenticator reads it (other schemes are not a bearer token).
@@ -119,9 +90,21 @@ async fn check_live(
 
 /// A bearer token's identity, or why it is refused.
 pub async fn authenticate_token(state: &AppState, token: &str) -> Result<User, String> {
+    authenticate_token_for(state, token, None).await.map(|(user, _)| user)
+}
+
+/// A token's identity and the audiences it is accepted for: those of its audiences in
+/// `audiences` (a TokenReview's `spec.audiences`), or in the API audiences when `None`.
+pub async fn authenticate_token_for(
+    state: &AppState,
+    token: &str,
+    audiences: Option<&[String]>,
+) -> Result<(User, Vec<String>), String> {
     let issuer = state.tokens.as_ref().ok_or("no service-account token issuer configured")?;
+    let audiences = audiences.unwrap_or(issuer.api_audiences());
     let now = sat::now();
-    let claims: Claims = issuer.verify(token, now).map_err(|e| e.to_string())?;
+    let claims: Claims = issuer.verify_for(token, now, audiences).map_err(|e| e.to_string())?;
+    let accepted: Vec<String> = claims.aud.iter().filter(|a| audiences.contains(a)).cloned().collect();
     let k = &claims.kubernetes;
     let ns = Some(k.namespace.as_str());
     check_live(state, "serviceaccounts", ns, &k.serviceaccount, now).await?;
@@ -151,7 +134,7 @@ pub async fn authenticate_token(state: &AppState, token: &str) -> Result<User, S
             "a stale service-account token was used (past its warnafter; the client should refresh it)"
         );
     }
-    Ok(User {
+    let user = User {
         name: claims.sub.clone(),
         uid: k.serviceaccount.uid.clone(),
         groups: vec![
@@ -160,12 +143,12 @@ pub async fn authenticate_token(state: &AppState, token: &str) -> Result<User, S
             "system:authenticated".to_owned(),
         ],
         extra,
-    })
+    };
+    Ok((user, accepted))
 }
 
-/// authentication.k8s.io/v1 SelfSubjectReview: who the server takes the caller for
-/// (`kubectl auth whoami`).
-pub fn self_subject_review(user: &User) -> Value {
+/// A user as authentication.k8s.io/v1 `UserInfo` (empty fields left out).
+pub fn user_info(user: &User) -> Value {
     let mut info = serde_json::json!({ "username": user.name, "groups": user.groups });
     if !user.uid.is_empty() {
         info["uid"] = Value::from(user.uid.clone());
@@ -173,6 +156,13 @@ pub fn self_subject_review(user: &User) -> Value {
     if !user.extra.is_empty() {
         info["extra"] = serde_json::json!(user.extra);
     }
+    info
+}
+
+/// authentication.k8s.io/v1 SelfSubjectReview: who the server takes the caller for
+/// (`kubectl auth whoami`).
+pub fn self_subject_review(user: &User) -> Value {
+    let info = user_info(user);
     serde_json::json!({
         "kind": "SelfSubjectReview",
         "apiVersion": "authentication.k8s.io/v1",
@@ -181,10 +171,69 @@ pub fn self_subject_review(user: &User) -> Value {
     })
 }
 
-/// The authorization stage.
-pub fn authorize(user: &User, _info: &RequestInfo) -> Result<(), ApiError> {
+/// What a request asks to do, as upstream's `authorizer.Attributes`: a verb on a
+/// resource (`resource` non-empty) or on a non-resource `path`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Attributes {
+    pub verb: String,
+    pub group: String,
+    pub resource: String,
+    pub subresource: String,
+    pub namespace: String,
+    pub name: String,
+    pub path: String,
+}
+
+impl Attributes {
+    /// The attributes of an API request.
+    pub fn of_request(info: &RequestInfo) -> Self {
+        Attributes {
+            verb: info.verb.as_str().to_owned(),
+            group: info.resource.group.to_owned(),
+            resource: info.resource.plural.to_owned(),
+            subresource: info.subresource.clone().unwrap_or_default(),
+            namespace: info.namespace.clone().unwrap_or_default(),
+            name: info.name.clone().unwrap_or_default(),
+            path: String::new(),
+        }
+    }
+}
+
+/// The authorizer's answer, with why (a SubjectAccessReview's `status.reason`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub allowed: bool,
+    pub reason: String,
+}
+
+/// The authorizer: the one decision both the request chain ([`authorize`]) and
+/// SubjectAccessReview use. For now every authenticated user may do anything.
+pub fn decide(user: &User, _attributes: &Attributes) -> Decision {
+    if user.is_anonymous() || user.name.is_empty() {
+        return Decision { allowed: false, reason: "anonymous requests are not allowed".into() };
+    }
+    Decision { allowed: true, reason: "every authenticated user is allowed".into() }
+}
+
+/// The authorization stage: unauthenticated requests get 401 (there is nothing an
+/// anonymous user may do yet), denied ones 403.
+pub fn authorize(user: &User, info: &RequestInfo) -> Result<(), ApiError> {
+    let attributes = Attributes::of_request(info);
+    let decision = decide(user, &attributes);
+    if decision.allowed {
+        return Ok(());
+    }
     if user.is_anonymous() {
         return Err(ApiError::unauthorized());
     }
-    Ok(())
+    Err(ApiError::forbidden(format!(
+        "{} {:?} is forbidden: User {:?} cannot {} resource {:?} in API group {:?}: {}",
+        attributes.resource,
+        attributes.name,
+        user.name,
+        attributes.verb,
+        attributes.resource,
+        attributes.group,
+        decision.reason
+    )))
 }

@@ -209,6 +209,9 @@ async fn dispatch(
             if info.resource.group == "authentication.k8s.io" && info.resource.plural == "selfsubjectreviews" {
                 return Ok(json_response(StatusCode::CREATED, &crate::auth::self_subject_review(user)));
             }
+            if let Some(review) = crate::reviews::create(state, info, &obj).await? {
+                return Ok(json_response(StatusCode::CREATED, &review));
+            }
             if info.custom.as_ref().is_some_and(|c| c.terminating) {
                 return Err(ApiError::method_not_allowed_because(
                     "create not allowed while custom resource definition is terminating",

@@ -23,6 +23,7 @@ pub mod patching;
 mod printers;
 pub mod request;
 pub mod resource_store;
+pub mod reviews;
 pub mod service_account_token;
 pub mod state;
 pub mod status;

@@ -289,6 +289,12 @@ impl TokenIssuer {
     /// Checks a presented token's signature, issuer, audiences and validity window at `now`;
     /// returns its claims. Whether the objects it names still exist is the caller's check.
     pub fn verify(&self, token: &str, now: i64) -> Result<Claims> {
+        self.verify_for(token, now, &self.api_audiences)
+    }
+
+    /// As [`TokenIssuer::verify`], but the token must name one of `audiences` (a
+    /// TokenReview's `spec.audiences`) instead of the API audiences.
+    pub fn verify_for(&self, token: &str, now: i64, audiences: &[String]) -> Result<Claims> {
         // Tokens that are not JWTs, or come from another issuer, are not ours to judge.
         let header = jsonwebtoken::decode_header(token).map_err(|_| Error::NotOurs)?;
         let unverified = unverified_claims(token).ok_or(Error::NotOurs)?;
@@ -327,8 +333,8 @@ impl TokenIssuer {
         if now + LEEWAY_SECONDS < claims.iat {
             return Err(Error::IssuedInTheFuture);
         }
-        if !claims.aud.iter().any(|a| self.api_audiences.contains(a)) {
-            return Err(Error::WrongAudience { token: claims.aud.clone(), api: self.api_audiences.clone() });
+        if !claims.aud.iter().any(|a| audiences.contains(a)) {
+            return Err(Error::WrongAudience { token: claims.aud.clone(), api: audiences.to_vec() });
         }
         let prefix = format!("system:serviceaccount:{}:", claims.kubernetes.namespace);
         let named = claims.sub.strip_prefix(&prefix).unwrap_or_default();

@@ -13,16 +13,9 @@ use kube::api::{Api, DeleteParams, ListParams, PostParams};
 use kube::{Client, Config};
 use rustkube_apiserver::service_account_token::{Binding, IssuerConfig, ObjectRef, TokenIssuer, TokenSpec};
 use serde_json::json;
-use support::Apiserver;
+use support::{Apiserver, admin};
 
 const ISSUER: &str = "https://kubernetes.default.svc.cluster.local";
-
-async fn admin(s: &Apiserver) -> Client {
-    let kubeconfig = kube::config::Kubeconfig::read_from(s.kubeconfig()).unwrap();
-    let mut config = Config::from_custom_kubeconfig(kubeconfig, &Default::default()).await.unwrap();
-    config.default_retry = false;
-    Client::try_from(config).unwrap()
-}
 
 /// A kubeconfig for the server's cluster that authenticates with `token` only.
 fn token_kubeconfig(s: &Apiserver, token: &str) -> (tempfile::NamedTempFile, PathBuf) {

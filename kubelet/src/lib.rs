@@ -2,6 +2,7 @@
 //! status current, and runs the pods bound to it through CRI (containerd) or
 //! an in-memory fake runtime.
 
+pub mod auth;
 pub mod backoff;
 pub mod cgroups;
 pub mod env;
@@ -161,11 +162,10 @@ async fn serve(
             config.root_dir.clone(),
             config.node_name.clone(),
         )
-        .layer(axum::middleware::from_fn_with_state(config.anonymous_auth, server::authenticate));
+        .layer(axum::middleware::from_fn_with_state(auth::Auth::new(&config, client.clone()), auth::auth_filter));
         let mut stop = stop_rx.clone();
         tasks.spawn(async move {
-            let identify =
-                |cert: Option<&rustls::pki_types::CertificateDer<'static>>| server::Authenticated(cert.is_some());
+            let identify = auth::ClientCertificate::of;
             let _ = rustkube_component_base::serving::serve(listener, tls, app, identify, async move {
                 let _ = stop.changed().await;
             })

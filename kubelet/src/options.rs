@@ -31,6 +31,9 @@ pub enum Error {
     ImageGcPolicy(#[from] crate::image_gc::Error),
 }
 
+/// `--authentication-token-webhook-cache-ttl`'s default.
+pub const DEFAULT_TOKEN_WEBHOOK_CACHE_TTL: Duration = Duration::from_secs(120);
+
 /// `kubelet` flags.
 #[derive(Debug, Clone, clap::Parser)]
 #[command(name = "kubelet", about = "The node agent: registers the Node and runs the pods bound to it")]
@@ -112,6 +115,19 @@ pub struct Options {
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub anonymous_auth: bool,
 
+    /// Authenticate bearer tokens to the kubelet API with TokenReviews to the apiserver.
+    #[arg(long, default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub authentication_token_webhook: bool,
+
+    /// How long TokenReview answers are cached.
+    #[arg(long, default_value = "2m", value_parser = rustkube_component_base::duration::parse)]
+    pub authentication_token_webhook_cache_ttl: Duration,
+
+    /// How requests to the kubelet API are authorized: `AlwaysAllow`, or `Webhook`
+    /// (a SubjectAccessReview to the apiserver per request).
+    #[arg(long, value_enum, default_value_t = AuthorizationMode::AlwaysAllow)]
+    pub authorization_mode: AuthorizationMode,
+
     /// Serving certificate of the kubelet API; a self-signed one under `<root-dir>/pki` when absent.
     #[arg(long)]
     pub tls_cert_file: Option<PathBuf>,
@@ -169,6 +185,18 @@ pub struct Options {
     pub logging: LoggingOptions,
 }
 
+/// `--authorization-mode`, upstream's kubelet values.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum AuthorizationMode {
+    /// Every request that passes authentication is allowed.
+    #[default]
+    #[value(name = "AlwaysAllow")]
+    AlwaysAllow,
+    /// Each request is authorized by a SubjectAccessReview to the apiserver.
+    #[value(name = "Webhook")]
+    Webhook,
+}
+
 /// Where containers run.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RuntimeEndpoint {
@@ -198,6 +226,11 @@ pub struct Config {
     pub port: u16,
     pub client_ca_file: Option<PathBuf>,
     pub anonymous_auth: bool,
+    /// `--authentication-token-webhook`.
+    pub authentication_token_webhook: bool,
+    /// `--authentication-token-webhook-cache-ttl`.
+    pub authentication_token_webhook_cache_ttl: Duration,
+    pub authorization_mode: AuthorizationMode,
     pub tls_cert_file: Option<PathBuf>,
     pub tls_private_key_file: Option<PathBuf>,
     pub healthz_address: Option<(IpAddr, u16)>,
@@ -237,8 +270,10 @@ impl Options {
         if self.tls_cert_file.is_some() != self.tls_private_key_file.is_some() {
             return Err(Error::Tls("--tls-cert-file and --tls-private-key-file must be given together".into()));
         }
-        if !self.anonymous_auth && self.client_ca_file.is_none() {
-            return Err(Error::Tls("--anonymous-auth=false needs --client-ca-file".into()));
+        if !self.anonymous_auth && self.client_ca_file.is_none() && !self.authentication_token_webhook {
+            return Err(Error::Tls(
+                "--anonymous-auth=false needs --client-ca-file or --authentication-token-webhook".into(),
+            ));
         }
         Ok(Config {
             kubeconfig: self.kubeconfig.clone().or_else(|| self.bootstrap_kubeconfig.clone()),
@@ -258,6 +293,9 @@ impl Options {
             port: self.port,
             client_ca_file: self.client_ca_file.clone(),
             anonymous_auth: self.anonymous_auth,
+            authentication_token_webhook: self.authentication_token_webhook,
+            authentication_token_webhook_cache_ttl: self.authentication_token_webhook_cache_ttl,
+            authorization_mode: self.authorization_mode,
             tls_cert_file: self.tls_cert_file.clone(),
             tls_private_key_file: self.tls_private_key_file.clone(),
             healthz_address: u16::try_from(self.healthz_port).ok().map(|p| (self.healthz_bind_address, p)),
@@ -309,6 +347,9 @@ impl Config {
             port: 0,
             client_ca_file: None,
             anonymous_auth: true,
+            authentication_token_webhook: false,
+            authentication_token_webhook_cache_ttl: DEFAULT_TOKEN_WEBHOOK_CACHE_TTL,
+            authorization_mode: AuthorizationMode::AlwaysAllow,
             tls_cert_file: None,
             tls_private_key_file: None,
             healthz_address: None,
@@ -387,6 +428,31 @@ pub fn parse_reserved(flag: &'static str, s: &str) -> Result<BTreeMap<String, Qu
 mod tests {
     use super::*;
     use clap::Parser;
+
+    #[test]
+    fn delegated_auth_flags_have_upstream_names_and_defaults() {
+        let o = Options::try_parse_from(["kubelet", "--hostname-override=n"]).unwrap();
+        let c = o.config().unwrap();
+        assert!(!c.authentication_token_webhook, "the token webhook is off by default");
+        assert_eq!(c.authentication_token_webhook_cache_ttl, Duration::from_secs(120));
+        assert_eq!(c.authorization_mode, AuthorizationMode::AlwaysAllow);
+        let o = Options::try_parse_from([
+            "kubelet",
+            "--hostname-override=n",
+            "--authentication-token-webhook",
+            "--authentication-token-webhook-cache-ttl=10s",
+            "--authorization-mode=Webhook",
+            "--anonymous-auth=false",
+        ])
+        .unwrap();
+        let c = o.config().expect("the token webhook authenticates without a client CA");
+        assert!(c.authentication_token_webhook);
+        assert_eq!(c.authentication_token_webhook_cache_ttl, Duration::from_secs(10));
+        assert_eq!(c.authorization_mode, AuthorizationMode::Webhook);
+        assert!(Options::try_parse_from(["kubelet", "--authorization-mode=RBAC"]).is_err(), "only upstream's modes");
+        let none = Options::try_parse_from(["kubelet", "--hostname-override=n", "--anonymous-auth=false"]).unwrap();
+        assert!(none.config().is_err(), "without anonymous auth some authenticator is needed");
+    }
 
     #[test]
     fn upstream_defaults() {

@@ -1,9 +1,11 @@
 //! The kubelet's endpoints: the HTTPS kubelet API (`/healthz`, `/pods`,
 //! `/containerLogs/<ns>/<pod>/<container>`, `/exec`, `/attach`,
 //! `/portForward`, `/metrics`) on `--port` and the
-//! plain-HTTP `/healthz` on `--healthz-port`. As upstream's defaults
-//! (`--anonymous-auth=true`, `--authorization-mode=AlwaysAllow`), requests are
-//! not authenticated yet.
+//! plain-HTTP `/healthz` on `--healthz-port`. Requests to the kubelet API are
+//! authenticated by client certificate or (`--authentication-token-webhook`) bearer
+//! token, and authorized (`--authorization-mode=Webhook`) by the apiserver, as
+//! upstream; the defaults (`--anonymous-auth=true`, `--authorization-mode=AlwaysAllow`)
+//! let every request through.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -154,7 +156,7 @@ async fn list_pods(State(state): State<ApiState>) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "application/json")], serde_json::to_string(&list).unwrap_or_else(|_| "{}".into()))
 }
 
-fn text(code: StatusCode, body: String) -> Response {
+pub(crate) fn text(code: StatusCode, body: String) -> Response {
     (code, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response()
 }
 
@@ -228,23 +230,6 @@ async fn container_logs(
         .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
         .body(Body::from_stream(stream))
         .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
-}
-
-/// Whether the connection presented a client certificate the `--client-ca-file` CA signed.
-#[derive(Debug, Clone, Copy)]
-pub struct Authenticated(pub bool);
-
-/// Refuses unauthenticated requests (401) unless `--anonymous-auth`.
-pub async fn authenticate(
-    State(anonymous_auth): State<bool>,
-    req: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> Response {
-    let authenticated = req.extensions().get::<Authenticated>().is_some_and(|a| a.0);
-    if !anonymous_auth && !authenticated {
-        return text(StatusCode::UNAUTHORIZED, "Unauthorized".into());
-    }
-    next.run(req).await
 }
 
 /// The kubelet API's TLS: `--tls-cert-file`/`--tls-private-key-file`, else a

@@ -16,3 +16,11 @@ pub fn run_kubectl(version: &str, kubeconfig: &std::path::Path, args: &[&str]) -
 pub fn kubectl_output(version: &str, kubeconfig: &std::path::Path, args: &[&str]) -> std::process::Output {
     rustkube_harness::kubectl::run(version, kubeconfig, args, None)
 }
+
+/// An admin kube-rs client that does not retry, so tests see every status code as sent.
+pub async fn admin(s: &Apiserver) -> kube::Client {
+    let kubeconfig = kube::config::Kubeconfig::read_from(s.kubeconfig()).unwrap();
+    let mut config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default()).await.unwrap();
+    config.default_retry = false;
+    kube::Client::try_from(config).unwrap()
+}

@@ -3,6 +3,7 @@
 //! and `/metrics`, Lease-based leader election, and API clients built from a
 //! kubeconfig.
 
+pub mod authn;
 pub mod client;
 pub mod duration;
 pub mod health;
