@@ -501,9 +501,7 @@ async fn wait_for_apiserver(
 ) -> anyhow::Result<()> {
     let (kubeconfig, processes) = (kubeconfig.to_owned(), processes.to_vec());
     netns::run_async_in(netns, move || async move {
-        let deadline = Instant::now() + limit;
-        loop {
-            process::check_alive(&processes)?;
+        process::poll_while_alive(&processes, limit, || async {
             if kubeconfig.is_file()
                 && let Ok(client) = client_from(&kubeconfig).await
                 && let Ok(body) = client.request_text(http_get("/readyz")).await
@@ -511,11 +509,9 @@ async fn wait_for_apiserver(
             {
                 return Ok(());
             }
-            if Instant::now() > deadline {
-                bail!("kube-apiserver not ready within {limit:?} (using {}); see its log", kubeconfig.display());
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
+            Err(format!("kube-apiserver not ready within {limit:?} (using {}); see its log", kubeconfig.display()))
+        })
+        .await
     })
     .await
 }
@@ -536,9 +532,7 @@ async fn wait_for_nodes(
     let (kubeconfig, names, processes) = (kubeconfig.to_owned(), names.to_vec(), processes.to_vec());
     netns::run_async_in(netns, move || async move {
         let nodes: Api<Node> = Api::all(client_from(&kubeconfig).await?);
-        let deadline = Instant::now() + limit;
-        loop {
-            process::check_alive(&processes)?;
+        process::poll_while_alive(&processes, limit, || async {
             let mut not_ready = names.clone();
             if let Ok(list) = nodes.list(&ListParams::default()).await {
                 not_ready
@@ -547,11 +541,9 @@ async fn wait_for_nodes(
                     return Ok(());
                 }
             }
-            if Instant::now() > deadline {
-                bail!("nodes {not_ready:?} not Ready within {limit:?}; see their kubelet logs");
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
+            Err(format!("nodes {not_ready:?} not Ready within {limit:?}; see their kubelet logs"))
+        })
+        .await
     })
     .await
 }
@@ -569,9 +561,7 @@ async fn wait_for_kubernetes_service(
         let client = client_from(&kubeconfig).await?;
         let services: Api<Service> = Api::namespaced(client.clone(), "default");
         let endpoints: Api<Endpoints> = Api::namespaced(client, "default");
-        let deadline = Instant::now() + limit;
-        loop {
-            process::check_alive(&processes)?;
+        process::poll_while_alive(&processes, limit, || async {
             let last = match (services.get_opt("kubernetes").await, endpoints.get_opt("kubernetes").await) {
                 (Ok(Some(_)), Ok(Some(ep))) => {
                     let addrs: Vec<SocketAddr> = ep
@@ -600,11 +590,9 @@ async fn wait_for_kubernetes_service(
                 }
                 other => format!("service/endpoints: {other:?}"),
             };
-            if Instant::now() > deadline {
-                bail!("the kubernetes service did not answer within {limit:?}: {last}");
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
+            Err(format!("the kubernetes service did not answer within {limit:?}: {last}"))
+        })
+        .await
     })
     .await
 }

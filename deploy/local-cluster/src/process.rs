@@ -106,6 +106,24 @@ pub fn check_alive(processes: &[Process]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Polls `check` every 25 ms until it gives `Ok`, failing early when one of
+/// `processes` exits, or after `limit` with the last failure `check` described.
+pub async fn poll_while_alive<T, F, Fut>(processes: &[Process], limit: Duration, mut check: F) -> anyhow::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, String>>,
+{
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        check_alive(processes)?;
+        match check().await {
+            Ok(v) => return Ok(v),
+            Err(last) if std::time::Instant::now() > deadline => bail!("{last}"),
+            Err(_) => tokio::time::sleep(Duration::from_millis(25)).await,
+        }
+    }
+}
+
 /// Every `(name, pid)` recorded under `DIR/run`.
 pub fn recorded(dir: &Path) -> Vec<(String, u32)> {
     let Ok(entries) = std::fs::read_dir(dir.join("run")) else { return Vec::new() };
