@@ -27,10 +27,18 @@ pub const TEST_EVICTION_HARD: &str = "--eviction-hard=memory.available<100Mi";
 /// collect them (kind turns image GC off the same way).
 pub const TEST_IMAGE_GC_OFF: &str = "--image-gc-high-threshold=100";
 
-/// Starts a kubelet for `node` against `api` with `endpoint` and extra flags.
-pub fn kubelet(api: &Apiserver, node: &str, endpoint: &str, root: &std::path::Path, extra: &[&str]) -> Daemon {
+/// The flags of a test kubelet for `node` on `endpoint`, then `extra`: on
+/// loopback with OS-chosen ports, fast status updates, and with a real runtime
+/// [`TEST_EVICTION_HARD`] and [`TEST_IMAGE_GC_OFF`] unless `extra` sets them.
+pub fn kubelet_args(
+    kubeconfig: &std::path::Path,
+    node: &str,
+    endpoint: &str,
+    root: &std::path::Path,
+    extra: &[&str],
+) -> Vec<String> {
     let mut args = vec![
-        format!("--kubeconfig={}", api.kubeconfig().display()),
+        format!("--kubeconfig={}", kubeconfig.display()),
         format!("--hostname-override={node}"),
         format!("--container-runtime-endpoint={endpoint}"),
         format!("--root-dir={}", root.display()),
@@ -39,7 +47,6 @@ pub fn kubelet(api: &Apiserver, node: &str, endpoint: &str, root: &std::path::Pa
         "--healthz-port=0".to_owned(),
         "--node-ip=127.0.0.1".to_owned(),
         "--node-status-update-frequency=1s".to_owned(),
-        "--node-lease-duration-seconds=4".to_owned(),
     ];
     if !endpoint.starts_with("fake://") && !extra.iter().any(|a| a.starts_with("--eviction-hard")) {
         args.push(TEST_EVICTION_HARD.to_owned());
@@ -48,6 +55,13 @@ pub fn kubelet(api: &Apiserver, node: &str, endpoint: &str, root: &std::path::Pa
         args.push(TEST_IMAGE_GC_OFF.to_owned());
     }
     args.extend(extra.iter().map(|s| s.to_string()));
+    args
+}
+
+/// Starts a kubelet for `node` against `api` with `endpoint` and extra flags.
+pub fn kubelet(api: &Apiserver, node: &str, endpoint: &str, root: &std::path::Path, extra: &[&str]) -> Daemon {
+    let extra: Vec<&str> = std::iter::once("--node-lease-duration-seconds=4").chain(extra.iter().copied()).collect();
+    let args = kubelet_args(&api.kubeconfig(), node, endpoint, root, &extra);
     tokio::task::block_in_place(|| Daemon::start("kubelet", &args))
 }
 

@@ -366,20 +366,7 @@ impl RuntimeNode {
     /// A kubelet in the namespace (so it reaches containerd's streaming
     /// server on the namespace's loopback), registered as `node_name`.
     pub fn kubelet(&self, api: &NetnsApiserver, node_name: &str, root: &Path, extra: &[&str]) -> NetnsDaemon {
-        let mut args = vec![
-            format!("--kubeconfig={}", api.kubeconfig().display()),
-            format!("--hostname-override={node_name}"),
-            format!("--container-runtime-endpoint={}", self.endpoint()),
-            format!("--root-dir={}", root.display()),
-            "--address=127.0.0.1".to_owned(),
-            "--port=0".to_owned(),
-            "--healthz-port=0".to_owned(),
-            "--node-ip=127.0.0.1".to_owned(),
-            "--node-status-update-frequency=1s".to_owned(),
-            super::TEST_EVICTION_HARD.to_owned(),
-            super::TEST_IMAGE_GC_OFF.to_owned(),
-        ];
-        args.extend(extra.iter().map(|s| s.to_string()));
+        let args = super::kubelet_args(&api.kubeconfig(), node_name, &self.endpoint(), root, extra);
         self.spawn_daemon("kubelet", &args)
     }
 }
