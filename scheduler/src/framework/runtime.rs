@@ -79,14 +79,8 @@ impl Framework {
             return self.run_filters(state, pod, node);
         };
         for &i in order {
-            let p = &self.filter[i];
-            let mut s = p.filter(state, pod, node);
-            if !s.is_success() {
-                if s.code == Code::Skip {
-                    continue;
-                }
-                s.plugin = p.name();
-                return s;
+            if let Some(failed) = Self::filter_failure(&*self.filter[i], state, pod, node) {
+                return failed;
             }
         }
         Status::success()
@@ -100,16 +94,22 @@ impl Framework {
             if skip {
                 continue;
             }
-            let mut s = p.filter(state, pod, node);
-            if !s.is_success() {
-                if s.code == Code::Skip {
-                    continue;
-                }
-                s.plugin = p.name();
-                return s;
+            if let Some(failed) = Self::filter_failure(&**p, state, pod, node) {
+                return failed;
             }
         }
         Status::success()
+    }
+
+    /// One Filter's verdict on one node: `None` when it passes (or skips),
+    /// else its status naming the plugin.
+    fn filter_failure(p: &dyn FilterPlugin, state: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Option<Status> {
+        let mut s = p.filter(state, pod, node);
+        if s.is_success() || s.code == Code::Skip {
+            return None;
+        }
+        s.plugin = p.name();
+        Some(s)
     }
 
     /// Runs every PreScore over the feasible nodes.
