@@ -19,6 +19,7 @@ use axum::extract::State;
 use axum::http::{Request, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use rustkube_api::registry;
 use serde_json::Value;
 
 use crate::meta;
@@ -61,10 +62,6 @@ pub async fn authenticate_bearer(State(state): State<Arc<AppState>>, mut req: Re
     next.run(req).await
 }
 
-fn core(plural: &str) -> &'static rustkube_api::registry::ResourceInfo {
-    rustkube_api::registry::lookup("", "v1", plural).expect("core resources are registered")
-}
-
 /// Checks that the object a token names still exists with the same UID (and, for a pod,
 /// secret or account, was not deleted more than a minute ago).
 async fn check_live(
@@ -74,7 +71,7 @@ async fn check_live(
     named: &sat::ObjectRef,
     now: i64,
 ) -> Result<Value, String> {
-    let target = Target { resource: core(plural), namespace };
+    let target = Target { resource: registry::core(plural), namespace };
     let obj =
         state.store.get(target, &named.name).await.map_err(|e| format!("{plural} {:?}: {}", named.name, e.message))?;
     let uid = meta::meta_str(&obj, "uid").unwrap_or_default();

@@ -3,6 +3,7 @@
 
 use axum::http::StatusCode;
 use axum::response::Response;
+use rustkube_api::registry;
 use rustkube_api::validation::FieldError;
 use serde_json::{Value, json};
 
@@ -18,10 +19,6 @@ pub const DEFAULT_EXPIRATION_SECONDS: i64 = 60 * 60;
 pub const MIN_EXPIRATION_SECONDS: i64 = 10 * 60;
 /// Longest validity a TokenRequest may ask for.
 pub const MAX_EXPIRATION_SECONDS: i64 = 1 << 32;
-
-fn core(plural: &str) -> &'static rustkube_api::registry::ResourceInfo {
-    rustkube_api::registry::lookup("", "v1", plural).expect("core resources are registered")
-}
 
 /// The requested expiration, defaulted and validated.
 fn expiration_seconds(spec: &Value) -> Result<i64, ApiError> {
@@ -90,7 +87,7 @@ async fn bind(state: &AppState, namespace: &str, account: &str, r: &Value) -> Re
     let store = &state.store;
     let uid = match (group, kind) {
         ("", "Pod") => {
-            let pod = store.get(Target { resource: core("pods"), namespace: Some(namespace) }, name).await?;
+            let pod = store.get(Target { resource: registry::core("pods"), namespace: Some(namespace) }, name).await?;
             if pod.pointer("/spec/serviceAccountName").and_then(Value::as_str).unwrap_or_default() != account {
                 return Err(ApiError::bad_request(format!(
                     "cannot bind token for serviceaccount {account:?} to pod running with different serviceaccount name."
@@ -98,7 +95,7 @@ async fn bind(state: &AppState, namespace: &str, account: &str, r: &Value) -> Re
             }
             // The node the pod runs on, when it is known (upstream's ServiceAccountTokenPodNodeInfo).
             if let Some(node) = pod.pointer("/spec/nodeName").and_then(Value::as_str).filter(|n| !n.is_empty())
-                && let Ok(node) = store.get(Target { resource: core("nodes"), namespace: None }, node).await
+                && let Ok(node) = store.get(Target { resource: registry::core("nodes"), namespace: None }, node).await
             {
                 binding.node = Some(object_ref(&node));
             }
@@ -108,14 +105,15 @@ async fn bind(state: &AppState, namespace: &str, account: &str, r: &Value) -> Re
             uid
         }
         ("", "Secret") => {
-            let secret = store.get(Target { resource: core("secrets"), namespace: Some(namespace) }, name).await?;
+            let secret =
+                store.get(Target { resource: registry::core("secrets"), namespace: Some(namespace) }, name).await?;
             let secret = object_ref(&secret);
             let uid = secret.uid.clone();
             binding.secret = Some(secret);
             uid
         }
         ("", "Node") => {
-            let node = store.get(Target { resource: core("nodes"), namespace: None }, name).await?;
+            let node = store.get(Target { resource: registry::core("nodes"), namespace: None }, name).await?;
             let node = object_ref(&node);
             let uid = node.uid.clone();
             binding.node = Some(node);
@@ -148,7 +146,7 @@ pub async fn create(state: &AppState, namespace: &str, name: &str, mut request: 
     };
     let spec = request.get("spec").cloned().unwrap_or_else(|| json!({}));
     let expiration = expiration_seconds(&spec)?;
-    let sa_target = Target { resource: core("serviceaccounts"), namespace: Some(namespace) };
+    let sa_target = Target { resource: registry::core("serviceaccounts"), namespace: Some(namespace) };
     let account = state.store.get(sa_target, name).await?;
     let binding = match spec.get("boundObjectRef").filter(|r| !r.is_null()) {
         Some(r) => bind(state, namespace, name, r).await?,

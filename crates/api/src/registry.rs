@@ -188,6 +188,12 @@ pub fn lookup(group: &str, version: &str, plural: &str) -> Option<&'static Resou
     RESOURCES.iter().find(|r| r.group == group && r.version == version && r.plural == plural)
 }
 
+/// The built-in core (`v1`) resource `plural`; panics when there is none,
+/// which is a programming error, never bad input.
+pub fn core(plural: &str) -> &'static ResourceInfo {
+    lookup("", "v1", plural).unwrap_or_else(|| panic!("{plural} is not a built-in core resource"))
+}
+
 /// The resource of `kind` served at `group`/`version`.
 pub fn lookup_kind(group: &str, version: &str, kind: &str) -> Option<&'static ResourceInfo> {
     RESOURCES.iter().find(|r| r.group == group && r.version == version && r.kind == kind)
