@@ -90,6 +90,7 @@ pub(crate) fn default_pod_spec(spec: &mut Object) {
     default_value(spec, "securityContext", json!({}));
     default_value(spec, "terminationGracePeriodSeconds", json!(30));
     default_str(spec, "schedulerName", "default-scheduler");
+    service_account_alias(spec);
     for volume in each_object(spec, "volumes") {
         default_volume(volume);
     }
@@ -99,6 +100,17 @@ pub(crate) fn default_pod_spec(spec: &mut Object) {
         }
     }
     default_resource_list(spec.get_mut("overhead"));
+}
+
+/// `serviceAccount` is the deprecated alias of `serviceAccountName`, as in
+/// upstream's v1 conversion: the alias fills an unset name, the name wins when
+/// both are given, and the alias always reads back as the name.
+fn service_account_alias(spec: &mut Object) {
+    let non_empty = |key: &str| spec.get(key).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_owned);
+    if let Some(name) = non_empty("serviceAccountName").or_else(|| non_empty("serviceAccount")) {
+        spec.insert("serviceAccountName".into(), json!(name));
+        spec.insert("serviceAccount".into(), json!(name));
+    }
 }
 
 /// A pod's container requests default to its limits, resource by resource.

@@ -630,3 +630,19 @@ fn defaulting_never_panics_on_junk_for_any_kind() {
         }
     }
 }
+
+#[test]
+fn service_account_and_its_deprecated_alias_read_back_the_same() {
+    let named = defaulted("", "Pod", json!({"spec": {"serviceAccountName": "robot", "containers": []}}));
+    assert_eq!(
+        (&named["spec"]["serviceAccountName"], &named["spec"]["serviceAccount"]),
+        (&json!("robot"), &json!("robot"))
+    );
+    let alias = defaulted("", "Pod", json!({"spec": {"serviceAccount": "old", "containers": []}}));
+    assert_eq!(alias["spec"]["serviceAccountName"], "old", "the alias fills an unset name");
+    let both =
+        defaulted("", "Pod", json!({"spec": {"serviceAccountName": "new", "serviceAccount": "old", "containers": []}}));
+    assert_eq!((&both["spec"]["serviceAccountName"], &both["spec"]["serviceAccount"]), (&json!("new"), &json!("new")));
+    let none = defaulted("", "Pod", json!({"spec": {"containers": []}}));
+    assert!(none["spec"].get("serviceAccount").is_none() && none["spec"].get("serviceAccountName").is_none());
+}
