@@ -41,6 +41,8 @@ impl Stop {
 #[derive(Clone)]
 pub struct ControllerContext {
     pub client: kube::Client,
+    /// The certificate authorities (DER) the client trusts.
+    pub client_ca: Vec<Vec<u8>>,
     pub informers: InformerFactory,
     pub events: Broadcaster,
     pub queue_metrics: QueueMetrics,

@@ -84,6 +84,18 @@ pub fn descriptors() -> Vec<ControllerDescriptor> {
             disabled_by_default: false,
             constructor: crate::namespace::new_controller,
         },
+        ControllerDescriptor {
+            name: "serviceaccount-controller",
+            aliases: &["serviceaccount"],
+            disabled_by_default: false,
+            constructor: crate::serviceaccount::new_controller,
+        },
+        ControllerDescriptor {
+            name: "root-ca-certificate-publisher-controller",
+            aliases: &["root-ca-cert-publisher"],
+            disabled_by_default: false,
+            constructor: crate::root_ca_publisher::new_controller,
+        },
         // Last, so it reuses the typed informers the others created.
         ControllerDescriptor {
             name: "garbage-collector-controller",

@@ -43,12 +43,14 @@ struct Shared<K> {
 /// A cache of one resource type plus the handlers of every controller using it.
 pub struct Informer<K: Resource> {
     api: Api<K>,
+    /// What the list-watch asks for (a field selector, for a filtered informer).
+    config: watcher::Config,
     shared: Arc<Shared<K>>,
 }
 
 impl<K: Resource + Clone> Clone for Informer<K> {
     fn clone(&self) -> Self {
-        Self { api: self.api.clone(), shared: Arc::clone(&self.shared) }
+        Self { api: self.api.clone(), config: self.config.clone(), shared: Arc::clone(&self.shared) }
     }
 }
 
@@ -76,10 +78,11 @@ impl<K> Informer<K>
 where
     K: Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
 {
-    fn new(api: Api<K>, resource: String, transform: fn(&mut K)) -> Self {
+    fn new(api: Api<K>, config: watcher::Config, resource: String, transform: fn(&mut K)) -> Self {
         let (synced, _) = watch::channel(false);
         Self {
             api,
+            config,
             shared: Arc::new(Shared {
                 resource,
                 items: RwLock::default(),
@@ -193,7 +196,7 @@ where
 
     /// Lists and watches until the task is aborted.
     async fn run(self) {
-        let stream = watcher::watcher(self.api.clone(), watcher::Config::default()).default_backoff();
+        let stream = watcher::watcher(self.api.clone(), self.config.clone()).default_backoff();
         futures_util::pin_mut!(stream);
         let mut buffer: Items<K> = HashMap::new();
         while let Some(event) = stream.next().await {
@@ -311,7 +314,34 @@ impl InformerFactory {
     where
         K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
     {
-        let key = resource_key(&K::api_version(&()), &K::plural(&()));
+        self.typed_informer(None)
+    }
+
+    /// A shared informer of typed resource `K` holding only the objects that
+    /// match `field_selector` (`metadata.name=kube-root-ca.crt`), as
+    /// client-go's filtered informer factories: for a controller that cares
+    /// about a few well-known objects of a type that is large to cache whole.
+    /// It never serves as the garbage collector's metadata source, which must
+    /// see every object.
+    pub fn filtered_informer<K>(&self, field_selector: &str) -> Informer<K>
+    where
+        K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+    {
+        self.typed_informer(Some(field_selector))
+    }
+
+    fn typed_informer<K>(&self, field_selector: Option<&str>) -> Informer<K>
+    where
+        K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+    {
+        let mut key = resource_key(&K::api_version(&()), &K::plural(&()));
+        let mut config = watcher::Config::default();
+        let mut resource = K::plural(&()).into_owned();
+        if let Some(selector) = field_selector {
+            key = format!("{key}?fieldSelector={selector}");
+            config = config.fields(selector);
+            resource = format!("{resource} ({selector})");
+        }
         // Keyed by Rust type too: two types decoding one resource (say `Pod`
         // and `CachedPod`) are two informers, never a failed downcast.
         let typed_key = format!("{key} {}", type_name::<K>());
@@ -319,10 +349,11 @@ impl InformerFactory {
         if let Some(existing) = state.typed.get(&typed_key).and_then(|b| b.downcast_ref::<Informer<K>>()) {
             return existing.clone();
         }
-        let informer =
-            Informer::new(Api::<K>::all(self.client.clone()), K::plural(&()).into_owned(), strip_managed_fields);
+        let informer = Informer::new(Api::<K>::all(self.client.clone()), config, resource, strip_managed_fields);
         state.typed.insert(typed_key, Box::new(informer.clone()));
-        state.meta.entry(key.clone()).or_insert_with(|| Arc::new(informer.clone()));
+        if field_selector.is_none() {
+            state.meta.entry(key.clone()).or_insert_with(|| Arc::new(informer.clone()));
+        }
         self.register(&mut state, key, &informer);
         informer
     }
@@ -336,10 +367,11 @@ impl InformerFactory {
             return Arc::clone(existing);
         }
         let api = Api::<DynamicObject>::all_with(self.client.clone(), resource);
-        let informer: Informer<DynamicObject> = Informer::new(api, resource.plural.clone(), |o: &mut DynamicObject| {
-            o.metadata.managed_fields = None;
-            o.data = serde_json::Value::Null;
-        });
+        let informer: Informer<DynamicObject> =
+            Informer::new(api, watcher::Config::default(), resource.plural.clone(), |o: &mut DynamicObject| {
+                o.metadata.managed_fields = None;
+                o.data = serde_json::Value::Null;
+            });
         let source: Arc<dyn MetaSource> = Arc::new(informer.clone());
         state.meta.insert(key.clone(), Arc::clone(&source));
         self.register(&mut state, key, &informer);

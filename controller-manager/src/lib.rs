@@ -22,6 +22,8 @@ pub mod options;
 pub mod pods;
 pub mod queue;
 pub mod replicaset;
+pub mod root_ca_publisher;
+pub mod serviceaccount;
 pub mod statefulset;
 pub mod ttl_after_finished;
 
@@ -45,7 +47,10 @@ pub const COMPONENT: &str = "kube-controller-manager";
 pub async fn run(options: Options, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
     controllers::validate(&options.controllers)?;
     let user_agent = format!("{COMPONENT}/v1.33.0 (linux/amd64) rustkube");
-    let client = rustkube_component_base::client::client(options.kubeconfig.as_deref(), &user_agent).await?;
+    let config = rustkube_component_base::client::config(options.kubeconfig.as_deref()).await?;
+    // The certificate authorities the client trusts: the root CA publisher's fallback.
+    let client_ca = config.root_cert.clone().unwrap_or_default();
+    let client = rustkube_component_base::client::client_from(config, &user_agent)?;
     let health = Health::new();
     let metrics = Metrics::new();
 
@@ -69,10 +74,10 @@ pub async fn run(options: Options, shutdown: impl Future<Output = ()> + Send) ->
     let result = if options.leader_election.leader_elect {
         let elector = LeaderElector::new(client.clone(), options.leader_election.config(COMPONENT))?;
         health.add("leaderElection", elector.health_check());
-        let work = run_controllers(client, Arc::clone(&options), metrics, std::future::pending());
+        let work = run_controllers(client, client_ca, Arc::clone(&options), metrics, std::future::pending());
         elector.run(work, shutdown).await.map_err(anyhow::Error::from)
     } else {
-        run_controllers(client, Arc::clone(&options), metrics, shutdown).await
+        run_controllers(client, client_ca, Arc::clone(&options), metrics, shutdown).await
     };
     let _ = stop_serving.send(());
     let _ = server.await;
@@ -83,6 +88,7 @@ pub async fn run(options: Options, shutdown: impl Future<Output = ()> + Send) ->
 /// runs them until `shutdown`.
 pub async fn run_controllers(
     client: kube::Client,
+    client_ca: Vec<Vec<u8>>,
     options: Arc<Options>,
     metrics: Metrics,
     shutdown: impl Future<Output = ()> + Send,
@@ -91,6 +97,7 @@ pub async fn run_controllers(
     let informers = InformerFactory::new(client.clone());
     let ctx = ControllerContext {
         client: client.clone(),
+        client_ca,
         informers: informers.clone(),
         events: events::Broadcaster::start(client),
         queue_metrics: QueueMetrics::register(&metrics),

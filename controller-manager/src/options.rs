@@ -47,6 +47,11 @@ pub struct Options {
     #[arg(long, default_value_t = 5)]
     pub concurrent_job_syncs: usize,
 
+    /// If set, this root certificate authority will be included in service account's token secret.
+    /// This must be a valid PEM-encoded CA bundle.
+    #[arg(long)]
+    pub root_ca_file: Option<PathBuf>,
+
     /// Whether the garbage collector is enabled.
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub enable_garbage_collector: bool,

@@ -41,7 +41,11 @@ pub async fn config(kubeconfig: Option<&Path>) -> Result<kube::Config, Error> {
 
 /// Builds a client for a daemon, naming it in the `User-Agent` as upstream does.
 pub async fn client(kubeconfig: Option<&Path>, user_agent: &str) -> Result<kube::Client, Error> {
-    let mut config = config(kubeconfig).await?;
+    client_from(config(kubeconfig).await?, user_agent)
+}
+
+/// Builds a client from a loaded configuration, naming it in the `User-Agent`.
+pub fn client_from(mut config: kube::Config, user_agent: &str) -> Result<kube::Client, Error> {
     if let Ok(v) = user_agent.parse() {
         config.headers.push((hyper::header::USER_AGENT, v));
     }
