@@ -230,11 +230,12 @@ async fn dispatch(
                         meta::meta_mut(&mut obj).insert("namespace".into(), json!(ns));
                     }
                 }
-                crate::admission::namespace_lifecycle(state, ns, info).await?;
+                crate::admission::namespace_lifecycle(state, ns, meta::name(&obj), info).await?;
             } else {
                 meta::meta_mut(&mut obj).remove("namespace");
             }
             crate::admission::admit_create(state, info, &mut obj)?;
+            crate::admission::service_account(state, info, &mut obj).await?;
             crate::admission::priority(state, info, &mut obj).await?;
             let dry = dry_run(query)?;
             let is_service = info.resource.group.is_empty() && info.resource.plural == "services";

@@ -204,6 +204,8 @@ fn token_issuer(options: &Options) -> anyhow::Result<service_account_token::Toke
 
 /// Runs the apiserver until `shutdown` resolves.
 pub async fn run(options: Options, shutdown: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
+    let admission = admission::Plugins::select(&options.enable_admission_plugins, &options.disable_admission_plugins)
+        .map_err(anyhow::Error::msg)?;
     std::fs::create_dir_all(&options.data_dir)
         .with_context(|| format!("creating --data-dir {}", options.data_dir.display()))?;
     let service_ip = first_service_ip(&options.service_cluster_ip_range)?;
@@ -253,6 +255,7 @@ pub async fn run(options: Options, shutdown: impl std::future::Future<Output = (
         priority_classes,
         custom,
         tokens,
+        admission,
     });
     let app = router(Arc::clone(&state));
     tracing::info!(address = %local, url = %server_url, "listening on {local}");

@@ -76,9 +76,14 @@ pub struct Options {
     #[arg(long, value_delimiter = ',', default_value = "Node,RBAC")]
     pub authorization_mode: Vec<String>,
 
-    /// Admission plugins to enable in addition to the defaults.
+    /// Admission plugins to enable in addition to the defaults (NamespaceLifecycle,
+    /// ServiceAccount, Priority); other upstream plugin names are accepted and have no effect.
     #[arg(long, value_delimiter = ',')]
     pub enable_admission_plugins: Vec<String>,
+
+    /// Admission plugins to turn off, though they are on by default.
+    #[arg(long, value_delimiter = ',')]
+    pub disable_admission_plugins: Vec<String>,
 
     /// How often to compact storage history (upstream default 5m).
     #[arg(long, default_value = "5m", value_parser = rustkube_component_base::duration::parse)]

@@ -23,4 +23,6 @@ pub struct AppState {
     pub custom: crate::crd::CustomResources,
     /// Signs TokenRequest tokens and authenticates bearer tokens (`None`: no signing key).
     pub tokens: Option<crate::service_account_token::TokenIssuer>,
+    /// Which admission plugins run.
+    pub admission: crate::admission::Plugins,
 }

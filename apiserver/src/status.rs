@@ -55,6 +55,19 @@ impl ApiError {
         Self::new(403, "Forbidden", message)
     }
 
+    /// Upstream's `NewForbidden`: `<resource> "<name>" is forbidden: <why>`
+    /// (without the name when there is none), with the resource's details.
+    pub fn forbidden_for(q: Qualified<'_>, name: &str, why: impl std::fmt::Display) -> Self {
+        let message = if name.is_empty() {
+            format!("{q} is forbidden: {why}")
+        } else {
+            format!("{q} \"{name}\" is forbidden: {why}")
+        };
+        let mut e = Self::new(403, "Forbidden", message);
+        e.details = Some(details(q, name));
+        e
+    }
+
     pub fn not_found(q: Qualified<'_>, name: &str) -> Self {
         let mut e = Self::new(404, "NotFound", format!("{q} \"{name}\" not found"));
         e.details = Some(details(q, name));

@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use k8s_openapi::api::core::v1::{Endpoints, Node, Service};
+use k8s_openapi::api::core::v1::{ConfigMap, Endpoints, Node, Service, ServiceAccount};
 use kube::api::{Api, ListParams};
 
 pub use network::Topology;
@@ -266,6 +266,10 @@ pub async fn up(spec: &Spec, progress: &(dyn Fn(&str) + Sync)) -> anyhow::Result
     } else {
         apiserver_args.push("--bind-address=127.0.0.1".to_owned());
     }
+    if !spec.control_loops {
+        // Nothing would create the `default` ServiceAccount every pod needs.
+        apiserver_args.push("--disable-admission-plugins=ServiceAccount".to_owned());
+    }
     if spec.etcd {
         progress("starting etcd");
         let (etcd, endpoint) = etcd::start(dir, netns_ref)?;
@@ -359,6 +363,13 @@ pub async fn up(spec: &Spec, progress: &(dyn Fn(&str) + Sync)) -> anyhow::Result
     if !node_names.is_empty() {
         progress(&format!("waiting for {} node(s) to be Ready", node_names.len()));
         wait_for_nodes(netns_ref, &admin_kubeconfig, &node_names, &processes, Duration::from_secs(60)).await?;
+    }
+    if spec.control_loops {
+        // ServiceAccount admission refuses pods until the controller-manager has
+        // made the namespace's `default` account, and their API-access volume
+        // needs `kube-root-ca.crt`.
+        progress("waiting for the default service account and kube-root-ca.crt");
+        wait_for_api_access(netns_ref, &admin_kubeconfig, &processes, Duration::from_secs(30)).await?;
     }
     progress("waiting for the kubernetes service to answer");
     wait_for_kubernetes_service(netns_ref, &admin_kubeconfig, &processes, Duration::from_secs(30)).await?;
@@ -591,6 +602,31 @@ async fn wait_for_kubernetes_service(
                 other => format!("service/endpoints: {other:?}"),
             };
             Err(format!("the kubernetes service did not answer within {limit:?}: {last}"))
+        })
+        .await
+    })
+    .await
+}
+
+/// Waits until the `default` namespace has its `default` ServiceAccount and its `kube-root-ca.crt` ConfigMap.
+async fn wait_for_api_access(
+    netns: Option<&str>,
+    kubeconfig: &Path,
+    processes: &[Process],
+    limit: Duration,
+) -> anyhow::Result<()> {
+    let (kubeconfig, processes) = (kubeconfig.to_owned(), processes.to_vec());
+    netns::run_async_in(netns, move || async move {
+        let client = client_from(&kubeconfig).await?;
+        let accounts: Api<ServiceAccount> = Api::namespaced(client.clone(), "default");
+        let config_maps: Api<ConfigMap> = Api::namespaced(client, "default");
+        process::poll_while_alive(&processes, limit, || async {
+            match (accounts.get_opt("default").await, config_maps.get_opt("kube-root-ca.crt").await) {
+                (Ok(Some(_)), Ok(Some(_))) => Ok(()),
+                other => Err(format!(
+                    "default/default ServiceAccount and default/kube-root-ca.crt not both there within {limit:?}: {other:?}"
+                )),
+            }
         })
         .await
     })

@@ -344,6 +344,8 @@ impl RuntimeNode {
                 format!("--data-dir={}", dir.path().display()),
                 "--bind-address=127.0.0.1".to_owned(),
                 "--secure-port=0".to_owned(),
+                // No controller-manager makes the `default` ServiceAccount (as the harness's apiserver).
+                "--disable-admission-plugins=ServiceAccount".to_owned(),
             ],
         );
         let api = NetnsApiserver { daemon, dir, netns: self.netns.clone() };

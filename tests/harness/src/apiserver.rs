@@ -77,6 +77,12 @@ impl Apiserver {
     pub fn start_on(backend: Backend, extra_args: &[&str]) -> Self {
         let etcd = (backend == Backend::Etcd).then(start_etcd);
         let mut args: Vec<String> = extra_args.iter().map(|s| s.to_string()).collect();
+        // As upstream's integration-test apiserver: with no controller-manager,
+        // nothing creates the `default` ServiceAccount that ServiceAccount
+        // admission requires of every pod. Tests that want it say so.
+        if !args.iter().any(|a| a.contains("-admission-plugins")) {
+            args.push("--disable-admission-plugins=ServiceAccount".to_owned());
+        }
         if let Some(e) = &etcd {
             args.push(format!("--etcd-servers={}", e.endpoint));
         }
