@@ -8,7 +8,7 @@
 #   images.sh build dir DIR NAME OUT.tar [CMD…] any directory as a one-layer image
 #   images.sh build tar ROOTFS.tar NAME OUT.tar [CMD…]  any rootfs tarball as a one-layer image
 #   images.sh import SOCKET OUT.tar…            ctr -a SOCKET -n k8s.io images import
-#   images.sh containerd-config ROOT STATE SOCKET CNI_CONF_DIR [SANDBOX_IMAGE]   prints config.toml
+#   images.sh containerd-config ROOT STATE SOCKET CNI_CONF_DIR [SANDBOX_IMAGE [METRICS_ADDRESS]]   prints config.toml
 #   images.sh cni-config NAME BRIDGE SUBNET IPAM_DIR                         prints a bridge + host-local conflist
 #
 # Needs: cc (gcc, libc6-dev), busybox-static, tar, sha256sum; ctr (containerd) to import.
@@ -111,7 +111,7 @@ build_busybox() {
 }
 
 containerd_config() {
-  local root="$1" state="$2" socket="$3" cni_conf="$4" sandbox="${5:-registry.k8s.io/pause:3.10}"
+  local root="$1" state="$2" socket="$3" cni_conf="$4" sandbox="${5:-registry.k8s.io/pause:3.10}" metrics="${6:-}"
   cat <<TOML
 version = 2
 root = "$root"
@@ -126,6 +126,10 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
 
 [debug]
   level = "info"
+
+[metrics]
+  # Prometheus metrics (CRI call and CNI timings) when an address is given.
+  address = "$metrics"
 
 [plugins."io.containerd.internal.v1.opt"]
   path = "$root/opt"
@@ -202,7 +206,7 @@ case "$cmd" in
     sock="$1"; shift
     command -v ctr >/dev/null || die "ctr not found: apt-get install -y containerd"
     for t in "$@"; do ctr -a "$sock" -n k8s.io images import "$t" >/dev/null; echo "images.sh: imported $t"; done ;;
-  containerd-config) [ $# -ge 4 ] || die "usage: images.sh containerd-config ROOT STATE SOCKET CNI_CONF_DIR [SANDBOX_IMAGE]"; containerd_config "$@" ;;
+  containerd-config) [ $# -ge 4 ] || die "usage: images.sh containerd-config ROOT STATE SOCKET CNI_CONF_DIR [SANDBOX_IMAGE [METRICS_ADDRESS]]"; containerd_config "$@" ;;
   cni-config) [ $# -ge 4 ] || die "usage: images.sh cni-config NAME BRIDGE SUBNET IPAM_DIR"; cni_config "$@" ;;
   *) sed -n '2,14p' "$0"; exit 2 ;;
 esac

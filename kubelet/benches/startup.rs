@@ -26,10 +26,12 @@ use rustkube_kubelet::spec;
 
 const NODE: &str = "bench-node";
 const IMAGE: &str = "docker.io/library/busybox:latest";
+/// containerd's metrics address, inside the node's network namespace.
+const METRICS: &str = "127.0.0.1:1338";
 
 fn main() {
     let rounds: usize = std::env::var("ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(30);
-    let node = common::runtime_node::RuntimeNode::start(40);
+    let node = common::runtime_node::RuntimeNode::start_with_metrics(40, Some(METRICS));
     let root = node.dir.join("kubelet");
     std::fs::create_dir_all(&root).expect("kubelet root");
     let api = rustkube_harness::Apiserver::start(&[]);
@@ -60,6 +62,7 @@ fn main() {
         let cri = CriRuntime::connect(&node.socket).await.expect("a CRI client");
         let (_, warm) = cri_pod(&cri, &root, "warm").await;
         cri_remove(&cri, [warm]).await;
+        let (mut raw_phases, mut kubelet_phases) = (Timings::new(), Timings::new());
         let mut floor = Vec::new();
         let mut cri_floor = Vec::new();
         let mut single = Vec::new();
@@ -71,11 +74,15 @@ fn main() {
             settle(&cri).await;
             floor.push(ctr_run(&node, &format!("floor-{i}")));
             settle(&cri).await;
+            let before = containerd_timings(&node);
             let (took, id) = cri_pod(&cri, &root, &format!("cri-{i}")).await;
+            accumulate(&mut raw_phases, &before, &containerd_timings(&node));
             cri_remove(&cri, [id]).await;
             cri_floor.push(took);
             settle(&cri).await;
+            let before = containerd_timings(&node);
             let (lat, _) = start_pods(&client, &format!("one-{i}"), 1).await;
+            accumulate(&mut kubelet_phases, &before, &containerd_timings(&node));
             single.extend(lat);
             delete_all(&client).await;
         }
@@ -133,6 +140,16 @@ fn main() {
             ms(s50.saturating_sub(c50)),
             s50.as_secs_f64() / c50.as_secs_f64()
         );
+        for (whose, phases) in [("the raw CRI pods", &raw_phases), ("the kubelet's pods", &kubelet_phases)] {
+            println!(
+                "containerd's own time per call, mean over {whose}: {}",
+                phase_means(phases)
+                    .iter()
+                    .map(|(what, mean)| format!("{what} {mean:.1} ms"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
     });
     if std::env::var_os("BENCH_TRACE").is_some() {
         for line in kubelet.logs().lines().filter(|l| l.contains("one-")) {
@@ -142,6 +159,62 @@ fn main() {
     drop(kubelet);
     drop(api);
     drop(node);
+}
+
+/// containerd's CRI and CNI timing histograms: (sum of seconds, count) by
+/// metric name and labels.
+type Timings = HashMap<String, (f64, f64)>;
+
+/// The histograms now, from containerd's Prometheus endpoint.
+fn containerd_timings(node: &common::runtime_node::RuntimeNode) -> Timings {
+    let out = node.in_netns(&["curl", "-sf", &format!("http://{METRICS}/v1/metrics")]);
+    assert!(out.status.success(), "reading containerd's metrics at {METRICS} failed");
+    let mut timings = Timings::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines().filter(|l| l.starts_with("containerd_cri_")) {
+        let Some((series, value)) = line.rsplit_once(' ') else { continue };
+        let Ok(value) = value.parse::<f64>() else { continue };
+        let (name, labels) = series.split_once('{').map_or((series, ""), |(n, l)| (n, l));
+        if let Some(base) = name.strip_suffix("_sum") {
+            timings.entry(format!("{base}{{{labels}")).or_default().0 = value;
+        } else if let Some(base) = name.strip_suffix("_count") {
+            timings.entry(format!("{base}{{{labels}")).or_default().1 = value;
+        }
+    }
+    timings
+}
+
+/// Adds what containerd timed between two readings to `sum`.
+fn accumulate(sum: &mut Timings, before: &Timings, after: &Timings) {
+    for (series, (s1, c1)) in after {
+        let (s0, c0) = before.get(series).copied().unwrap_or_default();
+        let entry = sum.entry(series.clone()).or_default();
+        entry.0 += s1 - s0;
+        entry.1 += c1 - c0;
+    }
+}
+
+/// Mean milliseconds per call of each phase of a pod's start in `timings`.
+fn phase_means(timings: &Timings) -> Vec<(&'static str, f64)> {
+    const PHASES: [(&str, &str); 5] = [
+        ("RunPodSandbox", "containerd_cri_sandbox_runtime_create_seconds{"),
+        ("of which the pod network (netns + CNI)", "containerd_cri_sandbox_create_network_seconds{"),
+        (
+            "of which the CNI plugins",
+            "containerd_cri_network_plugin_operations_duration_seconds_seconds{operation_type=\"set_up_pod\"",
+        ),
+        ("CreateContainer", "containerd_cri_container_create_seconds{"),
+        ("StartContainer", "containerd_cri_container_start_seconds{"),
+    ];
+    PHASES
+        .iter()
+        .map(|(what, prefix)| {
+            let (seconds, calls) = timings
+                .iter()
+                .filter(|(series, _)| series.starts_with(prefix))
+                .fold((0.0, 0.0), |(s, c), (_, (s1, c1))| (s + s1, c + c1));
+            (*what, if calls > 0.0 { seconds / calls * 1000.0 } else { f64::NAN })
+        })
+        .collect()
 }
 
 fn ms(d: Duration) -> String {

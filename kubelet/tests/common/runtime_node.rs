@@ -60,6 +60,12 @@ pub struct RuntimeNode {
 
 impl RuntimeNode {
     pub fn start(index: u8) -> Self {
+        Self::start_with_metrics(index, None)
+    }
+
+    /// As [`RuntimeNode::start`], with containerd's Prometheus metrics served
+    /// at `metrics` (an address inside the node's namespace) when given.
+    pub fn start_with_metrics(index: u8, metrics: Option<&str>) -> Self {
         require();
         let netns = format!("rkk-{}-{index}", std::process::id());
         let dir = PathBuf::from(format!("/var/tmp/rkk-{}-{index}", std::process::id()));
@@ -75,7 +81,9 @@ impl RuntimeNode {
             .arg(node.dir.join("root"))
             .arg(node.dir.join("state"))
             .arg(&node.socket)
-            .arg(node.dir.join("cni")));
+            .arg(node.dir.join("cni"))
+            // (An empty sandbox image is the default one.)
+            .args(metrics.map(|m| ["", m]).into_iter().flatten()));
         std::fs::write(node.dir.join("config.toml"), config).unwrap();
         let cni = run(Command::new(&script)
             .args(["cni-config", "rustkube", "rkbr0", &node.subnet])
