@@ -69,6 +69,16 @@ pub fn is_conflict(err: &kube::Error) -> bool {
     matches!(err, kube::Error::Api(s) if s.code == 409)
 }
 
+/// Whether `err` is NamespaceLifecycle refusing new content in a namespace
+/// being deleted: a 403 with the `NamespaceTerminating` cause (or, from
+/// servers that give no cause, upstream's message).
+pub fn is_namespace_terminating(err: &kube::Error) -> bool {
+    let kube::Error::Api(status) = err else { return false };
+    status.code == 403
+        && (status.details.as_ref().is_some_and(|d| d.causes.iter().any(|c| c.reason == "NamespaceTerminating"))
+            || status.message.contains("because it is being terminated"))
+}
+
 /// Claims `candidates` for `owner`: returns those it now controls.
 /// `matches` is the owner's selector; `can_adopt` re-reads the owner live
 /// (it must still exist with the same uid and not be deleting) before the

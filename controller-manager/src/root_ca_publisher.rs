@@ -17,7 +17,7 @@ use crate::claim::{is_conflict, is_not_found};
 use crate::controller::{Action, ControllerContext, ControllerRun, Reconciler};
 use crate::informer::{Change, Informer};
 use crate::queue::WorkQueue;
-use crate::serviceaccount::{is_namespace_gone_or_terminating, is_terminating};
+use crate::serviceaccount::{is_namespace_gone_or_terminating, is_terminating, queue_live_namespaces};
 
 /// The ConfigMap published in every namespace.
 pub const ROOT_CA_CONFIG_MAP: &str = "kube-root-ca.crt";
@@ -126,14 +126,7 @@ pub fn new_controller(ctx: &ControllerContext) -> Result<ControllerRun, String> 
         config_maps: ctx.informers.filtered_informer::<ConfigMap>(&format!("metadata.name={ROOT_CA_CONFIG_MAP}")),
         queue: WorkQueue::new("root_ca_cert_publisher", ctx.queue_metrics.clone()),
     });
-    let queue = controller.queue.clone();
-    controller.namespaces.add_handler(move |change| {
-        if let Change::Added(ns) | Change::Updated { new: ns, .. } = change
-            && !is_terminating(ns)
-        {
-            queue.add(ns.metadata.name.clone().unwrap_or_default());
-        }
-    });
+    queue_live_namespaces(&controller.namespaces, controller.queue.clone());
     let queue = controller.queue.clone();
     controller.config_maps.add_handler(move |change| {
         let (Change::Added(cm) | Change::Updated { new: cm, .. } | Change::Deleted(cm)) = change;

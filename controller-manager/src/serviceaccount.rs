@@ -10,6 +10,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::Api;
 use kube::api::PostParams;
 
+use crate::claim::{is_namespace_terminating, is_not_found};
 use crate::controller::{Action, ControllerContext, ControllerRun, Reconciler};
 use crate::informer::{Change, Informer};
 use crate::queue::WorkQueue;
@@ -17,10 +18,6 @@ use crate::queue::WorkQueue;
 /// The accounts ensured in every namespace, as upstream's
 /// `DefaultServiceAccountsControllerOptions`.
 pub const SERVICE_ACCOUNTS: &[&str] = &["default"];
-
-/// The status cause the apiserver's NamespaceLifecycle admission gives when
-/// it refuses new content in a namespace being deleted.
-const NAMESPACE_TERMINATING_CAUSE: &str = "NamespaceTerminating";
 
 /// Errors of one sync.
 #[derive(Debug, thiserror::Error)]
@@ -45,13 +42,19 @@ pub fn is_terminating(namespace: &Namespace) -> bool {
 /// Whether a create failed only because its namespace is gone or being
 /// deleted (the cache had not caught up): nothing to retry.
 pub fn is_namespace_gone_or_terminating(err: &kube::Error) -> bool {
-    let kube::Error::Api(status) = err else { return false };
-    if status.is_not_found() {
-        return true;
-    }
-    status.is_forbidden()
-        && (status.details.as_ref().is_some_and(|d| d.causes.iter().any(|c| c.reason == NAMESPACE_TERMINATING_CAUSE))
-            || status.message.ends_with("because it is being terminated"))
+    is_not_found(err) || is_namespace_terminating(err)
+}
+
+/// Queues every namespace that is added or changed and not being deleted:
+/// the trigger of the controllers that keep an object in each namespace.
+pub fn queue_live_namespaces(namespaces: &Informer<Namespace>, queue: WorkQueue) {
+    namespaces.add_handler(move |change| {
+        if let Change::Added(ns) | Change::Updated { new: ns, .. } = change
+            && !is_terminating(ns)
+        {
+            queue.add(ns.metadata.name.clone().unwrap_or_default());
+        }
+    });
 }
 
 fn is_already_exists(err: &kube::Error) -> bool {
@@ -80,14 +83,7 @@ pub fn new_controller(ctx: &ControllerContext) -> Result<ControllerRun, String> 
         service_accounts: ctx.informers.informer::<ServiceAccount>(),
         queue: WorkQueue::new("serviceaccount", ctx.queue_metrics.clone()),
     });
-    let queue = controller.queue.clone();
-    controller.namespaces.add_handler(move |change| {
-        if let Change::Added(ns) | Change::Updated { new: ns, .. } = change
-            && !is_terminating(ns)
-        {
-            queue.add(ns.metadata.name.clone().unwrap_or_default());
-        }
-    });
+    queue_live_namespaces(&controller.namespaces, controller.queue.clone());
     let queue = controller.queue.clone();
     controller.service_accounts.add_handler(move |change| {
         if let Change::Deleted(sa) = change
@@ -200,7 +196,7 @@ mod tests {
             403,
             "Forbidden",
             "forbidden",
-            Some(NAMESPACE_TERMINATING_CAUSE)
+            Some("NamespaceTerminating")
         )));
         assert!(is_namespace_gone_or_terminating(&api_error(404, "NotFound", "namespaces \"x\" not found", None)));
         assert!(!is_namespace_gone_or_terminating(&api_error(403, "Forbidden", "User cannot create", None)));

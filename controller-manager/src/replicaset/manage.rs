@@ -10,14 +10,9 @@ use kube::api::{DeleteParams, PostParams};
 
 use super::{BURST_REPLICAS, Error, ReplicaSetController, ReplicatedKind};
 use crate::cached_pod::CachedPod;
-use crate::claim::{controller_of, controller_ref, is_not_found};
+use crate::claim::{controller_of, controller_ref, is_namespace_terminating, is_not_found};
 use crate::events::{NORMAL, WARNING};
 use crate::informer::key_of;
-
-/// Whether a create failed because the namespace is being deleted (upstream skips those quietly).
-fn namespace_terminating(err: &kube::Error) -> bool {
-    matches!(err, kube::Error::Api(s) if s.code == 403 && s.message.contains("because it is being terminated"))
-}
 
 impl<K: ReplicatedKind> ReplicaSetController<K> {
     pub(super) async fn manage_replicas(
@@ -106,7 +101,7 @@ impl<K: ReplicatedKind> ReplicaSetController<K> {
                             format!("Created pod: {}", p.name_any()),
                         );
                     }
-                    Err(err) if namespace_terminating(&err) => {}
+                    Err(err) if is_namespace_terminating(&err) => {}
                     Err(err) => {
                         self.recorder.event(&**owner, WARNING, "FailedCreate", format!("Error creating: {err}"));
                         first_err.get_or_insert(err);
