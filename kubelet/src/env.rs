@@ -25,6 +25,8 @@ pub enum Error {
         #[source]
         source: Box<kube::Error>,
     },
+    #[error("services have not yet been read at least once, cannot construct envvars")]
+    ServicesNotRead,
     #[error("unsupported fieldRef {0:?}")]
     FieldPath(String),
     #[error("unsupported resourceFieldRef {0:?}")]
@@ -99,12 +101,17 @@ pub struct PodFacts {
     pub node_allocatable: BTreeMap<String, Quantity>,
 }
 
-/// The environment of `container` in `pod`, in order.
+/// The environment of `container` in `pod`, in order: its declared
+/// variables (`envFrom`, then `env`), then the service-link variables
+/// (`services`, see [`crate::services`]) it does not declare itself. `$(VAR)`
+/// in a value refers to the variables declared before it or to a service
+/// link, as upstream.
 pub async fn environment(
     pod: &Pod,
     container: &Container,
     facts: &PodFacts,
     sources: &mut Sources,
+    services: &BTreeMap<String, String>,
 ) -> Result<Vec<(String, String)>, Error> {
     let mut order: Vec<String> = Vec::new();
     let mut values: HashMap<String, String> = HashMap::new();
@@ -191,18 +198,23 @@ pub async fn environment(
                 None
             }
         } else {
-            Some(expand(env.value.as_deref().unwrap_or(""), &values))
+            Some(expand_with(env.value.as_deref().unwrap_or(""), |name| {
+                values.get(name).or_else(|| services.get(name)).map(String::as_str)
+            }))
         };
         if let Some(v) = value {
             set(env.name.clone(), v, &mut order, &mut values);
         }
     }
+    let links: Vec<(String, String)> =
+        services.iter().filter(|(k, _)| !values.contains_key(*k)).map(|(k, v)| (k.clone(), v.clone())).collect();
     Ok(order
         .into_iter()
         .map(|k| {
             let v = values.remove(&k).unwrap_or_default();
             (k, v)
         })
+        .chain(links)
         .collect())
 }
 
@@ -286,6 +298,11 @@ pub fn resource_value(
 /// `$(VAR)` expansion as upstream's `expansion.Expand`: defined variables are
 /// replaced, undefined ones left as written, `$$` is a literal `$`.
 pub fn expand(input: &str, vars: &HashMap<String, String>) -> String {
+    expand_with(input, |name| vars.get(name).map(String::as_str))
+}
+
+/// [`expand`] with the variables looked up by `lookup`.
+fn expand_with<'a>(input: &str, lookup: impl Fn(&str) -> Option<&'a str>) -> String {
     let bytes = input.as_bytes();
     let mut out = String::with_capacity(input.len());
     let mut i = 0;
@@ -300,7 +317,7 @@ pub fn expand(input: &str, vars: &HashMap<String, String>) -> String {
                 b'(' => {
                     if let Some(end) = input[i + 2..].find(')') {
                         let name = &input[i + 2..i + 2 + end];
-                        match vars.get(name) {
+                        match lookup(name) {
                             Some(v) => out.push_str(v),
                             None => out.push_str(&input[i..i + 3 + end]),
                         }

@@ -1,6 +1,6 @@
 //! Many simulated kubelets in one process (upstream's kubemark "hollow
 //! nodes"): each a full kubelet on the fake runtime — Node, Lease, status,
-//! pod workers — sharing one API client and one async runtime, so one machine
+//! pod workers — sharing one API client, one service watch and one async runtime, so one machine
 //! can host hundreds of nodes for scale tests.
 
 use std::path::PathBuf;
@@ -72,13 +72,16 @@ pub async fn run(
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), crate::Error> {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    // One service watch for the whole fleet.
+    let services = crate::services::Services::watch(client.clone(), stop_rx.clone());
     let mut set = tokio::task::JoinSet::new();
     for config in configs {
         let client = client.clone();
+        let services = services.clone();
         let mut stop = stop_rx.clone();
         set.spawn(async move {
             let name = config.node_name.clone();
-            let result = crate::run_with_client(config, client, async move {
+            let result = crate::run_with_client(config, client, Some(services), async move {
                 let _ = stop.changed().await;
             })
             .await;

@@ -20,6 +20,7 @@ pub mod pod_workers;
 pub mod probes;
 pub mod runtime;
 pub mod server;
+pub mod services;
 pub mod spec;
 pub mod static_pods;
 pub mod stats;
@@ -80,19 +81,21 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let kubelet = async move {
         let client = rustkube_component_base::client::client(config.kubeconfig.as_deref(), &user_agent()).await?;
-        serve(config, client, stop_rx).await
+        serve(config, client, None, stop_rx).await
     };
     until_shutdown(kubelet, shutdown, stop_tx).await
 }
 
-/// Runs a kubelet with an existing API client (several simulated kubelets can share one).
+/// Runs a kubelet with an existing API client and, when given, an existing
+/// service cache (several simulated kubelets can share both).
 pub async fn run_with_client(
     config: Config,
     client: kube::Client,
+    services: Option<services::Services>,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), Error> {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    until_shutdown(serve(config, client, stop_rx), shutdown, stop_tx).await
+    until_shutdown(serve(config, client, services, stop_rx), shutdown, stop_tx).await
 }
 
 /// Drives `kubelet`, telling it to stop when `shutdown` resolves. `shutdown`
@@ -118,6 +121,7 @@ async fn until_shutdown(
 async fn serve(
     config: Config,
     client: kube::Client,
+    services: Option<services::Services>,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) -> Result<(), Error> {
     tokio::fs::create_dir_all(&config.root_dir)
@@ -152,6 +156,8 @@ async fn serve(
     let tls = server::tls_config(&config).map_err(|e| Error::Tls(format!("{e:#}")))?;
     tracing::info!("kubelet API listening on {bound}");
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    // Listed early, so pods that arrive once the node is registered find it synced.
+    let services = services.unwrap_or_else(|| services::Services::watch(client.clone(), stop_rx.clone()));
     let mut tasks = tokio::task::JoinSet::new();
     {
         let app = server::api_router(
@@ -240,6 +246,7 @@ async fn serve(
         allocatable,
         config,
         tokens: token_manager::TokenManager::new(),
+        services,
     });
     tasks.spawn(eviction::run(Arc::clone(&ctx), workers.clone(), stop_rx.clone()));
     tasks.spawn(image_gc::run(

@@ -234,6 +234,15 @@ async fn env_and_volumes_hold_the_right_content_and_config_maps_update_in_place(
     }))
     .unwrap();
     secrets.create(&PostParams::default(), &secret).await.unwrap();
+    // Services the pod gets link variables for (and one it does not: headless).
+    let services: Api<k8s_openapi::api::core::v1::Service> = Api::namespaced(client.clone(), "default");
+    for svc in [
+        serde_json::json!({"metadata": {"name": "app-svc"}, "spec": {"ports": [
+            {"name": "http", "port": 8080}, {"name": "dns", "port": 53, "protocol": "UDP"}]}}),
+        serde_json::json!({"metadata": {"name": "headless"}, "spec": {"clusterIP": "None", "ports": [{"port": 80}]}}),
+    ] {
+        services.create(&PostParams::default(), &serde_json::from_value(svc).unwrap()).await.unwrap();
+    }
     let script = r#"
         test "$GREETING" = hello || exit 11
         test "$PASSWORD" = s3cret || exit 12
@@ -241,6 +250,10 @@ async fn env_and_volumes_hold_the_right_content_and_config_maps_update_in_place(
         test -n "$POD_IP" || exit 14
         test "$CFG_mode" = v1 || exit 15
         test "$MSG" = "hello world" || exit 16
+        test -n "$KUBERNETES_SERVICE_HOST" && test "$KUBERNETES_SERVICE_PORT_HTTPS" -gt 0 || exit 17
+        test "$APP_SVC_SERVICE_PORT_HTTP" = 8080 && test "$APP_SVC_PORT_53_UDP_PROTO" = udp || exit 18
+        test "$APP_SVC_PORT" = "tcp://$APP_SVC_SERVICE_HOST:8080" || exit 19
+        test "$LINK" = "$APP_SVC_SERVICE_HOST:8080" && test -z "$HEADLESS_SERVICE_HOST" || exit 20
         test "$(cat /etc/cfg/greeting)" = hello || exit 21
         test "$(cat /etc/sec/password)" = s3cret || exit 22
         test "$(cat /etc/info/name)" = vols || exit 23
@@ -263,6 +276,7 @@ async fn env_and_volumes_hold_the_right_content_and_config_maps_update_in_place(
                 {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
                 {"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
                 {"name": "MSG", "value": "$(GREETING) world"},
+                {"name": "LINK", "value": "$(APP_SVC_SERVICE_HOST):$(APP_SVC_SERVICE_PORT)"},
             ]),
         )
         .container_field("envFrom", serde_json::json!([{"prefix": "CFG_", "configMapRef": {"name": "app-config"}}]))
