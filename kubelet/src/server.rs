@@ -1,6 +1,6 @@
 //! The kubelet's endpoints: the HTTPS kubelet API (`/healthz`, `/pods`,
 //! `/containerLogs/<ns>/<pod>/<container>`, `/exec`, `/attach`,
-//! `/portForward`, `/metrics`) on `--port` and the
+//! `/portForward`, `/stats/summary`, `/metrics`, `/metrics/resource`) on `--port` and the
 //! plain-HTTP `/healthz` on `--healthz-port`. Requests to the kubelet API are
 //! authenticated by client certificate or (`--authentication-token-webhook`) bearer
 //! token, and authorized (`--authorization-mode=Webhook`) by the apiserver, as
@@ -24,6 +24,7 @@ use crate::logs;
 use crate::pod_workers::Workers;
 use crate::runtime::SharedRuntime;
 use crate::spec::{self, PodKey};
+use crate::stats;
 use crate::streaming::{self, PathParams, Refusal, Session};
 
 #[derive(Debug, Clone)]
@@ -32,7 +33,7 @@ struct ApiState {
     root_dir: PathBuf,
     runtime: SharedRuntime,
     node_name: String,
-    cpu: std::sync::Arc<crate::stats::CpuSampler>,
+    cpu: std::sync::Arc<stats::CpuSampler>,
 }
 
 /// The kubelet API's router.
@@ -54,15 +55,26 @@ pub fn api_router(
         .route("/portForward/{namespace}/{pod}", get(port_forward).post(port_forward))
         .route("/portForward/{namespace}/{pod}/{uid}", get(port_forward).post(port_forward))
         .route("/stats/summary", get(stats_summary))
+        .route("/metrics/resource", get(resource_metrics))
         .with_state(ApiState { workers, root_dir, runtime, node_name, cpu: Default::default() });
     rustkube_component_base::health::router(health, metrics).merge(api)
 }
 
 /// `/stats/summary`: node and pod usage (upstream's `stats/v1alpha1` Summary).
 async fn stats_summary(State(state): State<ApiState>) -> Response {
-    let summary =
-        crate::stats::summary(&state.node_name, &state.root_dir, &state.runtime, &state.workers, &state.cpu).await;
-    ([(header::CONTENT_TYPE, "application/json")], summary.to_string()).into_response()
+    let usage = gather_usage(&state).await;
+    ([(header::CONTENT_TYPE, "application/json")], usage.summary().to_string()).into_response()
+}
+
+/// `/metrics/resource`: node, pod and container usage as upstream's resource
+/// metrics (what metrics-server scrapes).
+async fn resource_metrics(State(state): State<ApiState>) -> Response {
+    let usage = gather_usage(&state).await;
+    ([(header::CONTENT_TYPE, stats::RESOURCE_METRICS_CONTENT_TYPE)], usage.resource_metrics()).into_response()
+}
+
+async fn gather_usage(state: &ApiState) -> stats::Usage {
+    stats::gather(&state.node_name, &state.root_dir, &state.runtime, &state.workers, &state.cpu).await
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -674,6 +674,53 @@ async fn stats_summary_reports_the_node_and_its_pods() {
     assert_eq!(web["podRef"]["namespace"], "default");
     assert_eq!(web["containers"][0]["name"], "main", "{web}");
     assert!(web["memory"]["workingSetBytes"].is_u64(), "{web}");
+
+    // The same figures as upstream's resource metrics; main's start time once
+    // the kubelet's watch has brought its running status back from the API.
+    let url = format!("https://127.0.0.1:{}/metrics/resource", kubelet.port());
+    let main = r#"{container="main",namespace="default",pod="web"}"#;
+    let text = wait_for(Duration::from_secs(10), "main's start time in /metrics/resource", || {
+        let url = url.clone();
+        async move {
+            let out = std::process::Command::new("curl")
+                .args(["-sk", "-m", "10", "-w", "%{content_type}", &url])
+                .output()
+                .map_err(|e| e.to_string())?;
+            let text = String::from_utf8_lossy(&out.stdout).into_owned();
+            if text.contains(&format!("container_start_time_seconds{main} ")) { Ok(text) } else { Err(text) }
+        }
+    })
+    .await;
+    let (text, content_type) = text.rsplit_once('\n').expect("a body and the content type");
+    assert_eq!(content_type, "text/plain; version=0.0.4; charset=utf-8");
+    // `<series> <value>[ <timestamp ms>]` of one series.
+    let sample = |series: &str| -> (f64, Option<i64>) {
+        let line = text.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' '));
+        let mut fields = line.unwrap_or_else(|| panic!("a {series} sample in {text}")).split(' ');
+        let value = fields.next().and_then(|v| v.parse().ok()).unwrap_or_else(|| panic!("{series}'s value in {text}"));
+        (value, fields.next().map(|t| t.parse().expect("a millisecond timestamp")))
+    };
+    let now_ms = jiff::Timestamp::now().as_millisecond();
+    let (cpu, at) = sample("node_cpu_usage_seconds_total");
+    assert!(cpu > 0.0, "the node has used CPU: {text}");
+    assert!(at.is_some_and(|at| (now_ms - 60_000..=now_ms).contains(&at)), "stamped with when it was read: {text}");
+    assert!(sample("node_memory_working_set_bytes").0 > 0.0, "{text}");
+    for series in ["container_cpu_usage_seconds_total", "container_memory_working_set_bytes"] {
+        assert!(sample(&format!("{series}{main}")).1.is_some(), "{series} of main, stamped: {text}");
+    }
+    for series in ["pod_cpu_usage_seconds_total", "pod_memory_working_set_bytes"] {
+        assert!(sample(&format!(r#"{series}{{namespace="default",pod="web"}}"#)).1.is_some(), "{series}: {text}");
+    }
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+    let status = pods.get("web").await.unwrap().status.unwrap().container_statuses.unwrap();
+    let started = status[0].state.as_ref().and_then(|s| s.running.as_ref()?.started_at.clone()).expect("main running");
+    let (start, at) = sample(&format!("container_start_time_seconds{main}"));
+    assert_eq!(
+        (start, at),
+        (started.0.as_nanosecond() as f64 / 1e9, None),
+        "main's startedAt, without a timestamp: {text}"
+    );
+    assert_eq!(sample("resource_scrape_error"), (0.0, None), "{text}");
 }
 
 /// Waits (15 s at most) until pod `name`'s Ready condition is `want`.

@@ -178,6 +178,18 @@ fn kubectl_exec_runs_commands_with_stdin_a_terminal_and_exit_codes() {
     assert!(container["memory"]["workingSetBytes"].as_u64().is_some_and(|b| b > 0), "memory in use: {shell}");
     assert!(container["cpu"]["usageCoreNanoSeconds"].as_u64().is_some_and(|n| n > 0), "cpu time used: {shell}");
 
+    // The same usage as upstream's resource metrics, what metrics-server scrapes.
+    let (code, body) = n.curl(&[&format!("https://127.0.0.1:{}/metrics/resource", n.kubelet.port())]);
+    assert_eq!(code, "200", "{body}");
+    let main = r#"{container="main",namespace="default",pod="shell"}"#;
+    let value = |series: &str| -> Option<f64> {
+        body.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.split(' ').next()?.parse().ok())
+    };
+    let memory = value(&format!("container_memory_working_set_bytes{main}"));
+    assert!(memory.is_some_and(|b| b > 0.0), "main's working set in use: {body}");
+    let started = value(&format!("container_start_time_seconds{main}"));
+    assert!(started.is_some_and(|s| s > 0.0), "main's start time: {body}");
+
     // The kubelet API itself: upgrade required, unknown pod and container.
     let port = n.kubelet.port().to_string();
     let url = |path: &str| format!("https://127.0.0.1:{port}{path}");
