@@ -7,6 +7,9 @@
 //! created at once. Needs root and the packages of tests/containerd.rs.
 //!
 //!   cargo bench -p rustkube-kubelet --bench startup        (ROUNDS=N to change the sample count)
+//!
+//! BENCH_TRACE=1 prints the kubelet's log of the timed pods and keeps
+//! containerd's log; RK_CONTAINERD_DEBUG=1 makes that log name every CRI call.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -35,6 +38,8 @@ fn main() {
     let root = node.dir.join("kubelet");
     std::fs::create_dir_all(&root).expect("kubelet root");
     let api = rustkube_harness::Apiserver::start(&[]);
+    // BENCH_KUBELET_ARGS: more kubelet flags, space-separated (to compare settings).
+    let extra = std::env::var("BENCH_KUBELET_ARGS").unwrap_or_default();
     let kubelet = rustkube_harness::Daemon::start(
         "kubelet",
         &[
@@ -48,7 +53,10 @@ fn main() {
             "--node-ip=127.0.0.1".to_owned(),
             common::TEST_EVICTION_HARD.to_owned(),
             common::TEST_IMAGE_GC_OFF.to_owned(),
-        ],
+        ]
+        .into_iter()
+        .chain(extra.split_whitespace().map(str::to_owned))
+        .collect::<Vec<_>>(),
     );
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     rt.block_on(async {
@@ -154,6 +162,11 @@ fn main() {
     if std::env::var_os("BENCH_TRACE").is_some() {
         for line in kubelet.logs().lines().filter(|l| l.contains("one-")) {
             eprintln!("{line}");
+        }
+        // With RK_CONTAINERD_DEBUG=1 as well, this holds every CRI call, timestamped.
+        let kept = std::env::temp_dir().join("rk-bench-containerd.log");
+        if std::fs::copy(node.dir.join("containerd.log"), &kept).is_ok() {
+            eprintln!("containerd's log: {}", kept.display());
         }
     }
     drop(kubelet);

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use k8s_openapi::api::core::v1::{Container, Pod, PodStatus};
+use k8s_openapi::api::core::v1::{Container, Pod, PodSpec, PodStatus};
 use kube::Api;
 use kube::api::{Patch, PatchParams};
 use rustkube_api::quantity::Quantity;
@@ -127,6 +127,11 @@ pub struct Worker {
     prober: Prober,
     /// A `BackOff` event to record at the end of this sync.
     backoff_event: Option<(String, String)>,
+    /// The containers made in this sync.
+    created: Vec<String>,
+    /// Whether images are present (their ID), looked up in this sync while
+    /// the pod's sandbox was being made.
+    image_ids: HashMap<String, Option<String>>,
 }
 
 fn instant_of_nanos(nanos: i64) -> Instant {
@@ -144,6 +149,8 @@ impl Worker {
             terminal: false,
             prober: Prober::default(),
             backoff_event: None,
+            image_ids: HashMap::new(),
+            created: Vec::new(),
         }
     }
 
@@ -152,11 +159,10 @@ impl Worker {
     }
 
     async fn snapshot(&self) -> Result<Snapshot, Error> {
-        let rt = &self.ctx.runtime;
-        let mut sandboxes: Vec<_> =
-            rt.list_pod_sandboxes().await?.into_iter().filter(|s| s.uid == self.key.uid).collect();
+        let (sandboxes, containers) = tokio::join!(self.ctx.runtime.list_pod_sandboxes(), self.containers());
+        let mut sandboxes: Vec<_> = sandboxes?.into_iter().filter(|s| s.uid == self.key.uid).collect();
         sandboxes.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.attempt.cmp(&a.attempt)));
-        Ok(Snapshot { sandboxes, containers: self.containers().await? })
+        Ok(Snapshot { sandboxes, containers: containers? })
     }
 
     /// This pod's containers, in any sandbox.
@@ -165,56 +171,69 @@ impl Worker {
         Ok(all.into_iter().filter(|c| c.pod_uid() == Some(self.key.uid.as_str())).collect())
     }
 
-    /// Full statuses of the newest container per name in `sandbox_id`, and of
-    /// the one before it (any sandbox), plus the highest attempt per name.
     fn container_spec(&self, pod: Option<&Pod>, name: &str) -> Option<Container> {
         let spec = pod?.spec.as_ref()?;
         spec.init_containers.iter().flatten().chain(spec.containers.iter()).find(|c| c.name == name).cloned()
     }
 
+    /// Full statuses of the newest container per name in `sandbox_id`, and of
+    /// the one before it (any sandbox), plus the highest attempt per name.
+    /// The statuses are read from the runtime all at once, but for those in
+    /// `known` (by container ID), read just before.
     async fn container_views(
         &self,
         pod: Option<&Pod>,
         snap: &Snapshot,
         sandbox_id: Option<&str>,
+        known: &HashMap<String, runtime::ContainerStatus>,
     ) -> Result<(HashMap<String, ContainerView>, HashMap<String, u32>), Error> {
-        let mut by_name: HashMap<String, Vec<&runtime::ContainerStatus>> = HashMap::new();
+        let mut by_name: HashMap<&str, Vec<&runtime::ContainerStatus>> = HashMap::new();
         for c in &snap.containers {
-            by_name.entry(c.name.clone()).or_default().push(c);
+            by_name.entry(c.name.as_str()).or_default().push(c);
         }
-        let mut views = HashMap::new();
-        let mut max_attempt = HashMap::new();
+        // Per name: the highest attempt, the current container (in this sandbox) and the one before.
+        let mut plans = Vec::with_capacity(by_name.len());
         for (name, mut list) in by_name {
             list.sort_by(|a, b| b.attempt.cmp(&a.attempt).then(b.created_at.cmp(&a.created_at)));
-            max_attempt.insert(name.clone(), list[0].attempt);
+            let (current, previous) = match list.iter().position(|c| Some(c.sandbox_id.as_str()) == sandbox_id) {
+                Some(i) => (Some(list[i]), list.get(i + 1).copied()),
+                None => (None, Some(list[0])),
+            };
+            plans.push((name, list[0].attempt, current, previous));
+        }
+        let wanted: Vec<&runtime::ContainerStatus> = plans
+            .iter()
+            .flat_map(|(_, _, current, previous)| current.iter().chain(previous.iter()).copied())
+            .filter(|c| !known.contains_key(&c.id))
+            .collect();
+        let read = futures_util::future::join_all(wanted.iter().map(|c| self.full_status(c))).await;
+        let mut statuses: HashMap<&str, Option<runtime::ContainerStatus>> =
+            known.iter().map(|(id, s)| (id.as_str(), Some(s.clone()))).collect();
+        for (c, status) in wanted.iter().zip(read) {
+            statuses.insert(c.id.as_str(), status?);
+        }
+        let mut status_of =
+            |c: Option<&runtime::ContainerStatus>| c.and_then(|c| statuses.remove(c.id.as_str()).flatten());
+        let mut views = HashMap::new();
+        let mut max_attempt = HashMap::new();
+        for (name, attempt, current, previous) in plans {
+            max_attempt.insert(name.to_owned(), attempt);
             let mut view = ContainerView {
-                restart_count: i32::try_from(list[0].attempt).unwrap_or(i32::MAX),
+                restart_count: i32::try_from(attempt).unwrap_or(i32::MAX),
                 ready: true,
                 started: true,
+                current: status_of(current),
+                previous: status_of(previous),
                 ..Default::default()
             };
-            let newest_here = list.iter().position(|c| Some(c.sandbox_id.as_str()) == sandbox_id);
-            if let Some(i) = newest_here {
-                view.current = self.full_status(list[i]).await?;
-                if let Some(cur) =
-                    view.current.as_mut().filter(|c| c.state == ContainerState::Exited && c.message.is_empty())
-                    && let Some(spec) = self.container_spec(pod, &name)
-                {
-                    cur.message = spec::termination_message(
-                        &self.ctx.config.root_dir,
-                        &self.key,
-                        &spec,
-                        cur.attempt,
-                        cur.exit_code,
-                    );
-                }
-                if let Some(p) = list.get(i + 1) {
-                    view.previous = self.full_status(p).await?;
-                }
-            } else {
-                view.previous = self.full_status(list[0]).await?;
+            if let Some(cur) =
+                view.current.as_mut().filter(|c| c.state == ContainerState::Exited && c.message.is_empty())
+                && let Some(spec) = self.container_spec(pod, name)
+            {
+                cur.message =
+                    spec::termination_message(&self.ctx.config.root_dir, &self.key, &spec, cur.attempt, cur.exit_code);
             }
-            views.insert(name, view);
+            views.insert(name.to_owned(), view);
         }
         Ok((views, max_attempt))
     }
@@ -247,6 +266,8 @@ impl Worker {
         {
             return self.evict(pod, message).await;
         }
+        self.image_ids.clear();
+        self.created.clear();
         let snap = self.snapshot().await?;
         if self.terminal || api_terminal {
             self.stop_all(&snap, 0).await;
@@ -260,7 +281,7 @@ impl Worker {
         // A sandbox made just now comes with its status (IPs); an existing one is asked for it.
         let (sandbox, fresh_status) = match ready {
             Some(s) => (s, None),
-            None => match self.create_sandbox(pod, &snap).await {
+            None => match self.create_sandbox_and_look_up_images(pod, &spec, &snap).await {
                 Ok(s) => (s.clone(), Some(s)),
                 Err(e) => {
                     tracing::warn!(pod = %self.key.full_name(), error = %e, "failed to create pod sandbox");
@@ -286,7 +307,7 @@ impl Worker {
         };
         let sandbox_config = self.sandbox_config(pod, sandbox.attempt);
         self.collect_garbage(&snap, &sandbox.id).await;
-        let (views, max_attempt) = self.container_views(Some(pod), &snap, Some(&sandbox.id)).await?;
+        let (views, max_attempt) = self.container_views(Some(pod), &snap, Some(&sandbox.id), &HashMap::new()).await?;
         let facts = env::PodFacts {
             host_ip: self.ctx.host_ip.clone(),
             pod_ips: sandbox_status.ips.clone(),
@@ -375,9 +396,26 @@ impl Worker {
 
         // Status from what is there now.
         let (mut views, _) = if acted {
-            // Only the containers changed: the sandboxes are as listed at the start.
-            let snap = Snapshot { sandboxes: snap.sandboxes, containers: self.containers().await? };
-            self.container_views(Some(pod), &snap, Some(&sandbox.id)).await?
+            // What changed since the snapshot are the containers made just now (their statuses are read
+            // directly) and the states of those listed then (container_views reads them anew).
+            let created = std::mem::take(&mut self.created);
+            let read = futures_util::future::join_all(created.iter().map(|id| self.ctx.runtime.container_status(id)));
+            let mut known = HashMap::new();
+            for (id, status) in created.iter().zip(read.await) {
+                match status {
+                    Ok(mut s) => {
+                        s.id.clone_from(id);
+                        s.sandbox_id.clone_from(&sandbox.id);
+                        known.insert(id.clone(), s);
+                    }
+                    Err(runtime::Error::NotFound { .. }) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            let mut containers = snap.containers;
+            containers.extend(known.values().cloned());
+            let snap = Snapshot { sandboxes: snap.sandboxes, containers };
+            self.container_views(Some(pod), &snap, Some(&sandbox.id), &known).await?
         } else {
             (views, max_attempt)
         };
@@ -504,7 +542,34 @@ impl Worker {
         config
     }
 
-    async fn create_sandbox(&mut self, pod: &Pod, snap: &Snapshot) -> Result<runtime::SandboxStatus, Error> {
+    /// Makes a new sandbox for the pod and meanwhile looks up the images of
+    /// the containers that start first in it (the first init container, or
+    /// else the app containers), for [`Worker::ensure_image`].
+    async fn create_sandbox_and_look_up_images(
+        &mut self,
+        pod: &Pod,
+        spec: &PodSpec,
+        snap: &Snapshot,
+    ) -> Result<runtime::SandboxStatus, Error> {
+        let first: Vec<&Container> = match spec.init_containers.as_deref().and_then(<[Container]>::first) {
+            Some(init) => vec![init],
+            None => spec.containers.iter().collect(),
+        };
+        let mut images: Vec<String> = first.iter().filter_map(|c| c.image.clone()).collect();
+        images.sort();
+        images.dedup();
+        let runtime = &self.ctx.runtime;
+        let look_ups = futures_util::future::join_all(images.into_iter().map(|image| async move {
+            let id = runtime.image_status(&image).await;
+            (image, id)
+        }));
+        let (sandbox, found) = tokio::join!(self.create_sandbox(pod, snap), look_ups);
+        // A failed look-up is made again, and reported, by ensure_image.
+        self.image_ids = found.into_iter().filter_map(|(image, id)| Some((image, id.ok()?))).collect();
+        sandbox
+    }
+
+    async fn create_sandbox(&self, pod: &Pod, snap: &Snapshot) -> Result<runtime::SandboxStatus, Error> {
         // A dead sandbox takes its containers with it: stop them before starting over.
         self.stop_all(snap, 0).await;
         let attempt = snap.sandboxes.first().map(|s| s.attempt + 1).unwrap_or(0);
@@ -574,7 +639,10 @@ impl Worker {
         };
         let _ = tokio::fs::create_dir_all(format!("{}/{}", sandbox_config.log_directory, c.name)).await;
         let id = match self.ctx.runtime.create_container(sandbox_id, &config, sandbox_config).await {
-            Ok(id) => id,
+            Ok(id) => {
+                self.created.push(id.clone());
+                id
+            }
             Err(e) => {
                 self.ctx.recorder.pod(pod, field_path, "Warning", "Failed", format!("Error: {e}"));
                 self.waiting.insert(c.name.clone(), ("CreateContainerError".into(), e.to_string()));
@@ -634,7 +702,11 @@ impl Worker {
     ) -> Result<(), (String, String, Option<Duration>)> {
         let field_path = Some(format!("spec.containers{{{}}}", c.name));
         let policy = spec::pull_policy(c);
-        let present = match self.ctx.runtime.image_status(image).await {
+        let present = match self.image_ids.remove(image) {
+            Some(id) => Ok(id),
+            None => self.ctx.runtime.image_status(image).await,
+        };
+        let present = match present {
             Ok(p) => p,
             Err(e) => return Err(("ErrImageInspect".into(), e.to_string(), Some(Duration::from_secs(5)))),
         };

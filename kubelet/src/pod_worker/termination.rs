@@ -97,7 +97,7 @@ impl Worker {
     async fn stopped_view(&mut self, pod: &Pod) -> Result<PodView, Error> {
         let after = self.snapshot().await?;
         let sandbox = after.sandboxes.first().map(|s| s.id.clone());
-        let (views, _) = self.container_views(Some(pod), &after, sandbox.as_deref()).await?;
+        let (views, _) = self.container_views(Some(pod), &after, sandbox.as_deref(), &HashMap::new()).await?;
         self.waiting.clear();
         Ok(PodView {
             sandbox_ready: false,

@@ -97,6 +97,8 @@ impl RuntimeNode {
             .arg("containerd")
             .arg("--config")
             .arg(node.dir.join("config.toml"))
+            // RK_CONTAINERD_DEBUG=1: every CRI call, timestamped, in containerd.log.
+            .args(std::env::var_os("RK_CONTAINERD_DEBUG").map(|_| ["--log-level", "debug"]).into_iter().flatten())
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log)
