@@ -1,14 +1,18 @@
 //! Container environment as upstream's `makeEnvironmentVariables`: `envFrom`
 //! first, then `env` in order (value, fieldRef, resourceFieldRef,
 //! secretKeyRef, configMapKeyRef) with `$(VAR)` expansion against what was
-//! defined before; and the same expansion for command and args.
+//! defined before and the service links; then the service-link variables;
+//! and the same expansion for command and args.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::{ConfigMap, Container, Pod, Secret};
 use kube::Api;
 use rustkube_api::quantity::Quantity;
+
+use crate::services::Services;
 
 /// Why a container's configuration could not be made (`CreateContainerConfigError`).
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +43,9 @@ pub struct Sources {
     namespace: String,
     config_maps: HashMap<String, Option<ConfigMap>>,
     secrets: HashMap<String, Option<Secret>>,
+    services: Services,
+    /// The pod's service-link variables, once made.
+    links: Option<Arc<BTreeMap<String, String>>>,
 }
 
 impl std::fmt::Debug for Sources {
@@ -48,8 +55,24 @@ impl std::fmt::Debug for Sources {
 }
 
 impl Sources {
-    pub fn new(client: kube::Client, namespace: &str) -> Self {
-        Sources { client, namespace: namespace.to_owned(), config_maps: HashMap::new(), secrets: HashMap::new() }
+    pub fn new(client: kube::Client, namespace: &str, services: &Services) -> Self {
+        Sources {
+            client,
+            namespace: namespace.to_owned(),
+            config_maps: HashMap::new(),
+            secrets: HashMap::new(),
+            services: services.clone(),
+            links: None,
+        }
+    }
+
+    /// The service-link variables of `pod` (in this sync's namespace).
+    async fn service_links(&mut self, pod: &Pod) -> Result<Arc<BTreeMap<String, String>>, Error> {
+        if self.links.is_none() {
+            let links = self.services.links_of(pod, &self.namespace).await.ok_or(Error::ServicesNotRead)?;
+            self.links = Some(Arc::new(links));
+        }
+        Ok(self.links.clone().unwrap_or_default())
     }
 
     async fn config_map(&mut self, name: &str) -> Result<Option<&ConfigMap>, Error> {
@@ -102,17 +125,17 @@ pub struct PodFacts {
 }
 
 /// The environment of `container` in `pod`, in order: its declared
-/// variables (`envFrom`, then `env`), then the service-link variables
-/// (`services`, see [`crate::services`]) it does not declare itself. `$(VAR)`
-/// in a value refers to the variables declared before it or to a service
-/// link, as upstream.
+/// variables (`envFrom`, then `env`), then the service-link variables (see
+/// [`crate::services`]) it does not declare itself. `$(VAR)` in a value
+/// refers to the variables declared before it or to a service link, as
+/// upstream.
 pub async fn environment(
     pod: &Pod,
     container: &Container,
     facts: &PodFacts,
     sources: &mut Sources,
-    services: &BTreeMap<String, String>,
 ) -> Result<Vec<(String, String)>, Error> {
+    let services = sources.service_links(pod).await?;
     let mut order: Vec<String> = Vec::new();
     let mut values: HashMap<String, String> = HashMap::new();
     let set = |k: String, v: String, order: &mut Vec<String>, values: &mut HashMap<String, String>| {

@@ -27,9 +27,6 @@ mod termination;
 /// How long a worker waits between syncs when nothing is pending (PLEG wakes it on container changes).
 pub const RESYNC: Duration = Duration::from_secs(10);
 
-/// How long a container start waits for the first list of services.
-const SERVICES_PATIENCE: Duration = Duration::from_secs(5);
-
 /// What every pod worker shares.
 pub struct Context {
     pub client: kube::Client,
@@ -333,7 +330,7 @@ impl Worker {
                 return Ok(Outcome::Requeue(Duration::from_secs(2)));
             }
         };
-        let mut sources = env::Sources::new(self.ctx.client.clone(), &self.key.namespace);
+        let mut sources = env::Sources::new(self.ctx.client.clone(), &self.key.namespace, &self.ctx.services);
         let start = |c: &Container| (c.clone(), max_attempt.get(&c.name).map(|a| a + 1).unwrap_or(0));
         let mut to_start: Vec<(Container, u32)> = Vec::new();
 
@@ -600,11 +597,7 @@ impl Worker {
             self.waiting.insert(c.name.clone(), (reason, message));
             return wait;
         }
-        let env = match self.service_links(pod).await {
-            Ok(links) => env::environment(pod, c, facts, sources, &links).await,
-            Err(e) => Err(e),
-        };
-        let env = match env {
+        let env = match env::environment(pod, c, facts, sources).await {
             Ok(env) => env,
             Err(e) => {
                 self.ctx.recorder.pod(pod, field_path, "Warning", "Failed", format!("Error: {e}"));
@@ -676,20 +669,6 @@ impl Worker {
         }
         self.waiting.remove(&c.name);
         None
-    }
-
-    /// The service-link variables of the pod. As upstream, an API pod's
-    /// environment is not built before the services have been listed once
-    /// (so `KUBERNETES_SERVICE_HOST` is never missed after a kubelet
-    /// restart); a static pod's is.
-    async fn service_links(&self, pod: &Pod) -> Result<BTreeMap<String, String>, env::Error> {
-        let annotations = pod.metadata.annotations.as_ref();
-        let is_static = annotations.and_then(|a| a.get(crate::static_pods::SOURCE)).is_some_and(|s| s != "api");
-        if !is_static && !self.ctx.services.synced(SERVICES_PATIENCE).await {
-            return Err(env::Error::ServicesNotRead);
-        }
-        let links = pod.spec.as_ref().and_then(|s| s.enable_service_links).unwrap_or(true);
-        Ok(self.ctx.services.env(&self.key.namespace, links))
     }
 
     /// Makes sure the image is present per the pull policy; on failure

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use k8s_openapi::api::core::v1::Service;
+use k8s_openapi::api::core::v1::{Pod, Service};
 use kube::Api;
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::{WatchStreamExt, watcher};
@@ -16,6 +16,9 @@ use kube::runtime::{WatchStreamExt, watcher};
 /// The services whose variables every pod gets, whatever `enableServiceLinks`
 /// says: the API server's own, from the `default` namespace.
 const MASTER_SERVICES: &[&str] = &["kubernetes"];
+
+/// How long building a pod's environment waits for the first list of services.
+const PATIENCE: Duration = Duration::from_secs(5);
 
 /// A cache of every Service, kept current by a watch.
 #[derive(Clone)]
@@ -54,19 +57,29 @@ impl Services {
 
     /// Whether the services have been listed at least once, waiting up to
     /// `patience` for the first list.
-    pub async fn synced(&self, patience: Duration) -> bool {
+    async fn synced(&self, patience: Duration) -> bool {
         matches!(tokio::time::timeout(patience, self.store.wait_until_ready()).await, Ok(Ok(())))
     }
 
-    /// The service-link variables of a pod in `namespace`: those of the
-    /// master services always, those of its own namespace's services when
-    /// `links` (the pod's `enableServiceLinks`).
-    pub fn env(&self, namespace: &str, links: bool) -> BTreeMap<String, String> {
-        link_variables(&self.store.state(), namespace, links)
+    /// The service-link variables of `pod` in `namespace` (see
+    /// [`link_variables`]); `None` when the services have not been listed
+    /// yet. As upstream, an API pod's variables wait for that first list (so
+    /// `KUBERNETES_SERVICE_HOST` is never missed after a kubelet restart); a
+    /// static pod's do not.
+    pub async fn links_of(&self, pod: &Pod, namespace: &str) -> Option<BTreeMap<String, String>> {
+        let source = pod.metadata.annotations.as_ref().and_then(|a| a.get(crate::static_pods::SOURCE));
+        let is_static = source.is_some_and(|s| s != "api");
+        if !is_static && !self.synced(PATIENCE).await {
+            return None;
+        }
+        let links = pod.spec.as_ref().and_then(|s| s.enable_service_links).unwrap_or(true);
+        Some(link_variables(&self.store.state(), namespace, links))
     }
 }
 
-/// What [`Services::env`] computes, from a list of services.
+/// The service-link variables of a pod in `namespace`: those of the master
+/// services always, those of its own namespace's services when `links` (the
+/// pod's `enableServiceLinks`).
 pub fn link_variables(services: &[Arc<Service>], namespace: &str, links: bool) -> BTreeMap<String, String> {
     let mut chosen: BTreeMap<&str, &Service> = BTreeMap::new();
     for s in services {
