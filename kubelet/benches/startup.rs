@@ -71,6 +71,13 @@ fn main() {
         let (_, warm) = cri_pod(&cri, &root, "warm").await;
         cri_remove(&cri, [warm]).await;
         let (mut raw_phases, mut kubelet_phases) = (Timings::new(), Timings::new());
+        // CPU time (ms) each process spent over the timed rounds: (raw CRI rounds, kubelet rounds).
+        let pids = [
+            ("containerd", node.containerd_pid().expect("containerd runs")),
+            ("kubelet", kubelet.pid()),
+            ("kube-apiserver", api.pid()),
+        ];
+        let mut cpu = [(0.0, 0.0); 3];
         let mut floor = Vec::new();
         let mut cri_floor = Vec::new();
         let mut single = Vec::new();
@@ -83,13 +90,21 @@ fn main() {
             floor.push(ctr_run(&node, &format!("floor-{i}")));
             settle(&cri).await;
             let before = containerd_timings(&node);
+            let cpu0 = pids.map(|(_, pid)| cpu_ms(pid));
             let (took, id) = cri_pod(&cri, &root, &format!("cri-{i}")).await;
+            for (sum, (pid, at)) in cpu.iter_mut().zip(pids.iter().map(|p| p.1).zip(cpu0)) {
+                sum.0 += cpu_ms(pid) - at;
+            }
             accumulate(&mut raw_phases, &before, &containerd_timings(&node));
             cri_remove(&cri, [id]).await;
             cri_floor.push(took);
             settle(&cri).await;
             let before = containerd_timings(&node);
+            let cpu0 = pids.map(|(_, pid)| cpu_ms(pid));
             let (lat, _) = start_pods(&client, &format!("one-{i}"), 1).await;
+            for (sum, (pid, at)) in cpu.iter_mut().zip(pids.iter().map(|p| p.1).zip(cpu0)) {
+                sum.1 += cpu_ms(pid) - at;
+            }
             accumulate(&mut kubelet_phases, &before, &containerd_timings(&node));
             single.extend(lat);
             delete_all(&client).await;
@@ -158,6 +173,18 @@ fn main() {
                     .join(", ")
             );
         }
+        println!(
+            "CPU time per timed start, mean (raw CRI pod / kubelet pod): {}",
+            pids.iter()
+                .zip(cpu)
+                .map(|((name, _), (raw, kubelet))| format!(
+                    "{name} {:.1} / {:.1} ms",
+                    raw / rounds as f64,
+                    kubelet / rounds as f64
+                ))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
     });
     if std::env::var_os("BENCH_TRACE").is_some() {
         for line in kubelet.logs().lines().filter(|l| l.contains("one-")) {
@@ -228,6 +255,19 @@ fn phase_means(timings: &Timings) -> Vec<(&'static str, f64)> {
             (*what, if calls > 0.0 { seconds / calls * 1000.0 } else { f64::NAN })
         })
         .collect()
+}
+
+/// CPU time process `pid` has used so far, user and system, in ms (the
+/// kernel's per-process count, which keeps the time of threads that have
+/// exited; in clock ticks, so only a mean over many rounds is meaningful).
+fn cpu_ms(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the parenthesised command: state is field 3, utime 14, stime 15.
+    let fields: Vec<&str> =
+        stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
+    let ticks: u64 = fields.get(11..13).map(|f| f.iter().filter_map(|v| v.parse::<u64>().ok()).sum()).unwrap_or(0);
+    // USER_HZ is 100 on every Linux architecture this runs on.
+    ticks as f64 * 10.0
 }
 
 fn ms(d: Duration) -> String {

@@ -123,6 +123,11 @@ impl RuntimeNode {
         node
     }
 
+    /// containerd's pid (nsenter execs it), while it runs.
+    pub fn containerd_pid(&self) -> Option<u32> {
+        self.containerd.as_ref().map(Child::id)
+    }
+
     pub fn endpoint(&self) -> String {
         format!("unix://{}", self.socket.display())
     }
