@@ -118,8 +118,10 @@ fn needs_sync(old: &Pod, new: &Pod) -> bool {
         || old.metadata.deletion_grace_period_seconds != new.metadata.deletion_grace_period_seconds
         || old.metadata.labels != new.metadata.labels
         || old.metadata.annotations != new.metadata.annotations
-        || crate::status::foreign_conditions(old.status.as_ref())
-            != crate::status::foreign_conditions(new.status.as_ref())
+        // Of the status, only what a readiness gate waits on (as upstream's
+        // HandlePodReconcile): the kubelet's own writes, PodScheduled and the
+        // like change nothing it does.
+        || crate::status::readiness_gate_conditions(old) != crate::status::readiness_gate_conditions(new)
 }
 
 async fn run_worker(ctx: Arc<Context>, key: PodKey, mut rx: watch::Receiver<Option<Arc<Pod>>>, wake: Arc<Notify>) {
@@ -251,5 +253,54 @@ async fn relist_loop(ctx: Arc<Context>, workers: Workers) {
             }
         }
         previous = current;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use k8s_openapi::api::core::v1::{PodCondition, PodReadinessGate, PodSpec, PodStatus};
+
+    use super::*;
+
+    fn with_conditions(gates: &[&str], conditions: &[(&str, &str)]) -> Pod {
+        Pod {
+            spec: Some(PodSpec {
+                readiness_gates: Some(
+                    gates.iter().map(|g| PodReadinessGate { condition_type: (*g).to_owned() }).collect(),
+                ),
+                ..Default::default()
+            }),
+            status: Some(PodStatus {
+                conditions: Some(
+                    conditions
+                        .iter()
+                        .map(|(t, s)| PodCondition {
+                            type_: (*t).to_owned(),
+                            status: (*s).to_owned(),
+                            ..Default::default()
+                        })
+                        .collect(),
+                ),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn only_readiness_gate_conditions_of_the_status_call_for_a_sync() {
+        let before = with_conditions(&["example.com/lb"], &[("example.com/lb", "False")]);
+        // The kubelet's own conditions and PodScheduled (often its own write) do not.
+        let posted = with_conditions(
+            &["example.com/lb"],
+            &[("example.com/lb", "False"), ("PodScheduled", "True"), ("Ready", "False")],
+        );
+        assert!(!needs_sync(&before, &posted));
+        // A gate's condition turning does: Ready waits on it.
+        let gate_open = with_conditions(&["example.com/lb"], &[("example.com/lb", "True"), ("PodScheduled", "True")]);
+        assert!(needs_sync(&posted, &gate_open));
+        // A condition no gate names does not.
+        let other = with_conditions(&["example.com/lb"], &[("example.com/lb", "True"), ("DisruptionTarget", "True")]);
+        assert!(!needs_sync(&gate_open, &other));
     }
 }

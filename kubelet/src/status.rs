@@ -368,13 +368,17 @@ pub fn generate(pod: &Pod, view: &PodView) -> PodStatus {
 /// gates, DisruptionTarget…) belong to other writers and are kept as they are.
 pub const KUBELET_CONDITIONS: [&str; 4] = ["PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady"];
 
-/// `(type, status)` of the conditions the kubelet does not own.
-pub fn foreign_conditions(status: Option<&PodStatus>) -> Vec<(String, String)> {
-    status
+/// `(type, status)` of the pod's readiness-gate conditions (which other
+/// writers set and the kubelet's Ready condition waits on).
+pub fn readiness_gate_conditions(pod: &Pod) -> Vec<(String, String)> {
+    let gates = pod.spec.as_ref().and_then(|s| s.readiness_gates.as_ref());
+    let gated = |type_: &str| gates.into_iter().flatten().any(|g| g.condition_type == type_);
+    pod.status
+        .as_ref()
         .and_then(|s| s.conditions.as_ref())
         .into_iter()
         .flatten()
-        .filter(|c| !KUBELET_CONDITIONS.contains(&c.type_.as_str()))
+        .filter(|c| gated(&c.type_))
         .map(|c| (c.type_.clone(), c.status.clone()))
         .collect()
 }
