@@ -124,6 +124,17 @@ pub struct PodFacts {
     pub node_allocatable: BTreeMap<String, Quantity>,
 }
 
+/// Whether `container`'s environment refers to the pod's IPs (which are
+/// known once its sandbox is).
+pub fn needs_pod_ips(container: &Container) -> bool {
+    container
+        .env
+        .iter()
+        .flatten()
+        .filter_map(|e| e.value_from.as_ref()?.field_ref.as_ref())
+        .any(|f| matches!(f.field_path.as_str(), "status.podIP" | "status.podIPs"))
+}
+
 /// The environment of `container` in `pod`, in order: its declared
 /// variables (`envFrom`, then `env`), then the service-link variables (see
 /// [`crate::services`]) it does not declare itself. `$(VAR)` in a value

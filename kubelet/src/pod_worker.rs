@@ -131,6 +131,45 @@ pub struct Worker {
     image_ids: HashMap<String, Option<String>>,
 }
 
+/// The host path of each of a pod's volumes, by name.
+type Volumes = BTreeMap<String, std::path::PathBuf>;
+
+/// Container configurations made while the sandbox was (see
+/// [`Worker::make_sandbox`]), with the attempt each was made for, by name.
+type Premade = HashMap<String, (u32, Result<runtime::ContainerConfig, String>)>;
+
+/// How long to wait before syncing again when the sandbox vanished under the sync.
+const SANDBOX_GONE: Duration = Duration::from_millis(200);
+
+/// A sandbox's status, read once, when first asked for (and meanwhile
+/// in flight, when polled alongside other work).
+enum SandboxStatusRead {
+    Pending(
+        std::pin::Pin<Box<dyn std::future::Future<Output = Result<runtime::SandboxStatus, runtime::Error>> + Send>>,
+    ),
+    /// Its IPs; `None` when the sandbox is gone.
+    Read(Option<Vec<String>>),
+}
+
+impl SandboxStatusRead {
+    /// The sandbox's IPs, or `None` when it is gone.
+    async fn ips(&mut self) -> Result<Option<Vec<String>>, Error> {
+        let read = match self {
+            SandboxStatusRead::Read(ips) => return Ok(ips.clone()),
+            SandboxStatusRead::Pending(read) => read.await,
+        };
+        // Never polled again: a failed read counts as gone for the rest of this sync.
+        *self = SandboxStatusRead::Read(None);
+        let ips = match read {
+            Ok(status) => Some(status.ips),
+            Err(runtime::Error::NotFound { .. }) => None,
+            Err(e) => return Err(e.into()),
+        };
+        *self = SandboxStatusRead::Read(ips.clone());
+        Ok(ips)
+    }
+}
+
 fn instant_of_nanos(nanos: i64) -> Instant {
     let ago = now_nanos().saturating_sub(nanos).max(0);
     Instant::now().checked_sub(Duration::from_nanos(u64::try_from(ago).unwrap_or(0))).unwrap_or_else(Instant::now)
@@ -273,55 +312,60 @@ impl Worker {
         let spec = pod.spec.clone().unwrap_or_default();
         let policy = spec.restart_policy.clone().unwrap_or_else(|| "Always".into());
 
-        // The sandbox.
+        // The sandbox. A new one is made while the volumes, and the configurations of the containers
+        // that start first in it, are prepared; its status (the pod IPs) is read as those containers
+        // are made, unless one of them needs it before.
         let ready = snap.sandboxes.first().filter(|s| s.state == SandboxState::Ready).cloned();
-        // A sandbox made just now comes with its status (IPs); an existing one is asked for it.
-        let (sandbox, fresh_status) = match ready {
-            Some(s) => (s, None),
-            None => match self.create_sandbox_and_look_up_images(pod, &spec, &snap).await {
-                Ok(s) => (s.clone(), Some(s)),
-                Err(e) => {
-                    tracing::warn!(pod = %self.key.full_name(), error = %e, "failed to create pod sandbox");
-                    self.ctx.recorder.pod(
-                        pod,
-                        None,
-                        "Warning",
-                        "FailedCreatePodSandBox",
-                        format!("Failed to create pod sandbox: {e}"),
-                    );
-                    self.post_status(pod, &PodView::default_for(&self.ctx), &HashMap::new()).await?;
-                    return Ok(Outcome::Requeue(Duration::from_secs(5)));
-                }
-            },
-        };
-        let sandbox_status = match fresh_status {
-            Some(s) => s,
-            None => match self.ctx.runtime.pod_sandbox_status(&sandbox.id).await {
-                Ok(s) => s,
-                Err(runtime::Error::NotFound { .. }) => return Ok(Outcome::Requeue(Duration::from_millis(200))),
-                Err(e) => return Err(e.into()),
-            },
-        };
-        let sandbox_config = self.sandbox_config(pod, sandbox.attempt);
-        self.collect_garbage(&snap, &sandbox.id).await;
-        let (views, max_attempt) = self.container_views(Some(pod), &snap, Some(&sandbox.id), &HashMap::new()).await?;
-        let facts = env::PodFacts {
+        let mut facts = env::PodFacts {
             host_ip: self.ctx.host_ip.clone(),
-            pod_ips: sandbox_status.ips.clone(),
+            pod_ips: vec![],
             node_allocatable: self.ctx.allocatable.clone(),
         };
+        let mut sources = env::Sources::new(self.ctx.client.clone(), &self.key.namespace, &self.ctx.services);
+        let attempt = ready.as_ref().map_or_else(|| snap.sandboxes.first().map_or(0, |s| s.attempt + 1), |s| s.attempt);
+        let sandbox_config = self.sandbox_config(pod, attempt);
+        let (sandbox_id, prepared, mut premade) = match ready {
+            Some(s) => {
+                let prepared =
+                    crate::volumes::prepare(pod, &self.ctx.config.root_dir, &self.ctx.client, &self.ctx.tokens, &facts)
+                        .await;
+                (s.id, prepared, Premade::new())
+            }
+            None => {
+                let made = self.make_sandbox(pod, &spec, &snap, &sandbox_config, &facts, &mut sources).await;
+                match made {
+                    (Ok(id), prepared, premade) => (id, prepared, premade),
+                    (Err(e), _, _) => {
+                        tracing::warn!(pod = %self.key.full_name(), error = %e, "failed to create pod sandbox");
+                        self.ctx.recorder.pod(
+                            pod,
+                            None,
+                            "Warning",
+                            "FailedCreatePodSandBox",
+                            format!("Failed to create pod sandbox: {e}"),
+                        );
+                        self.post_status(pod, &PodView::default_for(&self.ctx), &HashMap::new()).await?;
+                        return Ok(Outcome::Requeue(Duration::from_secs(5)));
+                    }
+                }
+            }
+        };
+        let mut sandbox_status = {
+            let (runtime, id) = (Arc::clone(&self.ctx.runtime), sandbox_id.clone());
+            SandboxStatusRead::Pending(Box::pin(async move { runtime.pod_sandbox_status(&id).await }))
+        };
+        self.collect_garbage(&snap, &sandbox_id).await;
+        let (views, max_attempt) = self.container_views(Some(pod), &snap, Some(&sandbox_id), &HashMap::new()).await?;
         let mut requeue = RESYNC;
-        let mut acted = false;
-        let prepared =
-            crate::volumes::prepare(pod, &self.ctx.config.root_dir, &self.ctx.client, &self.ctx.tokens, &facts).await;
         let volumes = match prepared {
             Ok(v) => v,
             Err(e) => {
                 tracing::info!(pod = %self.key.full_name(), error = %e, "volumes not ready");
                 self.ctx.recorder.pod(pod, None, "Warning", "FailedMount", format!("MountVolume.SetUp failed: {e}"));
+                let Some(ips) = sandbox_status.ips().await? else { return Ok(Outcome::Requeue(SANDBOX_GONE)) };
                 let view = PodView {
                     sandbox_ready: true,
-                    pod_ips: sandbox_status.ips.clone(),
+                    pod_ips: ips,
                     host_ip: self.ctx.host_ip.clone(),
                     id_scheme: self.ctx.id_scheme.clone(),
                     containers: views,
@@ -330,7 +374,6 @@ impl Worker {
                 return Ok(Outcome::Requeue(Duration::from_secs(2)));
             }
         };
-        let mut sources = env::Sources::new(self.ctx.client.clone(), &self.key.namespace, &self.ctx.services);
         let start = |c: &Container| (c.clone(), max_attempt.get(&c.name).map(|a| a + 1).unwrap_or(0));
         let mut to_start: Vec<(Container, u32)> = Vec::new();
 
@@ -381,15 +424,40 @@ impl Worker {
         if let Some((name, message)) = self.backoff_event.take() {
             self.ctx.recorder.pod(pod, Some(format!("spec.containers{{{name}}}")), "Warning", "BackOff", message);
         }
-        for (c, attempt) in to_start {
-            acted = true;
-            if let Some(wait) = self
-                .start_container(pod, &c, attempt, &sandbox.id, &sandbox_config, &facts, &mut sources, &volumes)
-                .await
-            {
-                requeue = requeue.min(wait);
-            }
+        // The pod IPs are read first when a container to start may need them (its environment is
+        // not made yet, or a postStart hook may address the pod); else while they start.
+        let ips_needed = to_start.iter().any(|(c, attempt)| {
+            premade.get(&c.name).is_none_or(|(a, _)| a != attempt)
+                || c.lifecycle.as_ref().is_some_and(|l| l.post_start.is_some())
+        });
+        if ips_needed {
+            let Some(ips) = sandbox_status.ips().await? else { return Ok(Outcome::Requeue(SANDBOX_GONE)) };
+            facts.pod_ips = ips;
         }
+        let acted = !to_start.is_empty();
+        let starts = async {
+            for (c, attempt) in to_start {
+                let config = premade.remove(&c.name).filter(|(a, _)| *a == attempt).map(|(_, config)| config);
+                if let Some(wait) = self
+                    .start_container(
+                        pod,
+                        &c,
+                        attempt,
+                        &sandbox_id,
+                        &sandbox_config,
+                        &facts,
+                        &mut sources,
+                        &volumes,
+                        config,
+                    )
+                    .await
+                {
+                    requeue = requeue.min(wait);
+                }
+            }
+        };
+        let (read, ()) = tokio::join!(sandbox_status.ips(), starts);
+        let Some(pod_ips) = read? else { return Ok(Outcome::Requeue(SANDBOX_GONE)) };
 
         // Status from what is there now.
         let (mut views, _) = if acted {
@@ -402,7 +470,7 @@ impl Worker {
                 match status {
                     Ok(mut s) => {
                         s.id.clone_from(id);
-                        s.sandbox_id.clone_from(&sandbox.id);
+                        s.sandbox_id.clone_from(&sandbox_id);
                         known.insert(id.clone(), s);
                     }
                     Err(runtime::Error::NotFound { .. }) => {}
@@ -412,17 +480,17 @@ impl Worker {
             let mut containers = snap.containers;
             containers.extend(known.values().cloned());
             let snap = Snapshot { sandboxes: snap.sandboxes, containers };
-            self.container_views(Some(pod), &snap, Some(&sandbox.id), &known).await?
+            self.container_views(Some(pod), &snap, Some(&sandbox_id), &known).await?
         } else {
             (views, max_attempt)
         };
-        let pod_ip = sandbox_status.ips.first().cloned().unwrap_or_else(|| self.ctx.host_ip.clone());
+        let pod_ip = pod_ips.first().cloned().unwrap_or_else(|| self.ctx.host_ip.clone());
         if let Some(wait) = self.run_probes(pod, &spec.containers, &mut views, &pod_ip).await {
             requeue = requeue.min(wait);
         }
         let view = PodView {
             sandbox_ready: true,
-            pod_ips: sandbox_status.ips.clone(),
+            pod_ips,
             host_ip: self.ctx.host_ip.clone(),
             id_scheme: self.ctx.id_scheme.clone(),
             containers: views,
@@ -539,15 +607,20 @@ impl Worker {
         config
     }
 
-    /// Makes a new sandbox for the pod and meanwhile looks up the images of
-    /// the containers that start first in it (the first init container, or
-    /// else the app containers), for [`Worker::ensure_image`].
-    async fn create_sandbox_and_look_up_images(
+    /// Makes a new sandbox for the pod (see [`Worker::create_sandbox`]) and
+    /// meanwhile looks up the images of the containers that start first in it
+    /// (the first init container, or else the app containers), for
+    /// [`Worker::ensure_image`], prepares the pod's volumes and, when they are
+    /// ready, those containers' configurations.
+    async fn make_sandbox(
         &mut self,
         pod: &Pod,
         spec: &PodSpec,
         snap: &Snapshot,
-    ) -> Result<runtime::SandboxStatus, Error> {
+        sandbox_config: &runtime::SandboxConfig,
+        facts: &env::PodFacts,
+        sources: &mut env::Sources,
+    ) -> (Result<String, Error>, Result<Volumes, crate::volumes::Error>, Premade) {
         let first: Vec<&Container> = match spec.init_containers.as_deref().and_then(<[Container]>::first) {
             Some(init) => vec![init],
             None => spec.containers.iter().collect(),
@@ -560,25 +633,77 @@ impl Worker {
             let id = runtime.image_status(&image).await;
             (image, id)
         }));
-        let (sandbox, found) = tokio::join!(self.create_sandbox(pod, snap), look_ups);
+        let this = &*self;
+        let prepare = async move {
+            let ctx = &this.ctx;
+            let prepared = crate::volumes::prepare(pod, &ctx.config.root_dir, &ctx.client, &ctx.tokens, facts).await;
+            let mut premade = Premade::new();
+            if let Ok(volumes) = &prepared {
+                // Not those whose environment names the pod's IPs, which the sandbox will have.
+                for c in first.into_iter().filter(|c| !env::needs_pod_ips(c)) {
+                    // The attempt the container will have: one past its newest, in any sandbox.
+                    let newest = snap.containers.iter().filter(|s| s.name == c.name).map(|s| s.attempt).max();
+                    let attempt = newest.map_or(0, |a| a + 1);
+                    let config = this.prepare_container(pod, c, attempt, sandbox_config, facts, sources, volumes).await;
+                    premade.insert(c.name.clone(), (attempt, config));
+                }
+            }
+            (prepared, premade)
+        };
+        let (sandbox, found, (prepared, premade)) =
+            tokio::join!(self.create_sandbox(snap, sandbox_config), look_ups, prepare);
         // A failed look-up is made again, and reported, by ensure_image.
         self.image_ids = found.into_iter().filter_map(|(image, id)| Some((image, id.ok()?))).collect();
-        sandbox
+        (sandbox, prepared, premade)
     }
 
-    async fn create_sandbox(&self, pod: &Pod, snap: &Snapshot) -> Result<runtime::SandboxStatus, Error> {
+    /// Runs a new sandbox (after stopping what is left of a dead one); its ID.
+    async fn create_sandbox(&self, snap: &Snapshot, config: &runtime::SandboxConfig) -> Result<String, Error> {
         // A dead sandbox takes its containers with it: stop them before starting over.
         self.stop_all(snap, 0).await;
-        let attempt = snap.sandboxes.first().map(|s| s.attempt + 1).unwrap_or(0);
-        let config = self.sandbox_config(pod, attempt);
-        let _ = tokio::fs::create_dir_all(&config.log_directory).await;
-        let id = self.ctx.runtime.run_pod_sandbox(&config).await?;
-        tracing::info!(pod = %self.key.full_name(), sandbox = %id, attempt, "started pod sandbox");
-        Ok(self.ctx.runtime.pod_sandbox_status(&id).await?)
+        let id = self.ctx.runtime.run_pod_sandbox(config).await?;
+        tracing::info!(pod = %self.key.full_name(), sandbox = %id, attempt = config.attempt, "started pod sandbox");
+        Ok(id)
     }
 
-    /// Pulls per policy, creates and starts one container; records why it
-    /// waits when it cannot. Returns how soon to retry when backing off.
+    /// The runtime configuration of container `c` (restart `attempt`): its
+    /// environment, command, mounts, and on the host its termination-log file
+    /// and log directory; else why it cannot be made (CreateContainerConfigError).
+    #[allow(clippy::too_many_arguments)]
+    async fn prepare_container(
+        &self,
+        pod: &Pod,
+        c: &Container,
+        attempt: u32,
+        sandbox_config: &runtime::SandboxConfig,
+        facts: &env::PodFacts,
+        sources: &mut env::Sources,
+        volumes: &Volumes,
+    ) -> Result<runtime::ContainerConfig, String> {
+        let env = env::environment(pod, c, facts, sources).await.map_err(|e| e.to_string())?;
+        let (command, args) = env::expand_command(c, &env);
+        let mut config = spec::container_config(pod, c, attempt, env, command, args);
+        let mut mounts = crate::volumes::mounts(pod, c, volumes).map_err(|e| e.to_string())?;
+        let log = spec::termination_log_path(&self.ctx.config.root_dir, &self.key.uid, &c.name, attempt);
+        let prepared = log.parent().map(std::fs::create_dir_all).unwrap_or(Ok(())).and_then(|_| {
+            std::fs::write(&log, b"")?;
+            std::fs::set_permissions(&log, std::os::unix::fs::PermissionsExt::from_mode(0o666))
+        });
+        if prepared.is_ok() {
+            mounts.push(runtime::Mount {
+                container_path: c.termination_message_path.clone().unwrap_or_else(|| "/dev/termination-log".into()),
+                host_path: log.display().to_string(),
+                readonly: false,
+            });
+        }
+        config.mounts = mounts;
+        let _ = tokio::fs::create_dir_all(format!("{}/{}", sandbox_config.log_directory, c.name)).await;
+        Ok(config)
+    }
+
+    /// Pulls per policy, creates (from `premade`, its configuration made
+    /// beforehand, if given) and starts one container; records why it waits
+    /// when it cannot. Returns how soon to retry when backing off.
     #[allow(clippy::too_many_arguments)]
     async fn start_container(
         &mut self,
@@ -589,7 +714,8 @@ impl Worker {
         sandbox_config: &runtime::SandboxConfig,
         facts: &env::PodFacts,
         sources: &mut env::Sources,
-        volumes: &BTreeMap<String, std::path::PathBuf>,
+        volumes: &Volumes,
+        premade: Option<Result<runtime::ContainerConfig, String>>,
     ) -> Option<Duration> {
         let field_path = Some(format!("spec.containers{{{}}}", c.name));
         let image = c.image.clone().unwrap_or_default();
@@ -597,40 +723,18 @@ impl Worker {
             self.waiting.insert(c.name.clone(), (reason, message));
             return wait;
         }
-        let env = match env::environment(pod, c, facts, sources).await {
-            Ok(env) => env,
-            Err(e) => {
-                self.ctx.recorder.pod(pod, field_path, "Warning", "Failed", format!("Error: {e}"));
-                self.waiting.insert(c.name.clone(), ("CreateContainerConfigError".into(), e.to_string()));
+        let made = match premade {
+            Some(made) => made,
+            None => self.prepare_container(pod, c, attempt, sandbox_config, facts, sources, volumes).await,
+        };
+        let config = match made {
+            Ok(config) => config,
+            Err(message) => {
+                self.ctx.recorder.pod(pod, field_path, "Warning", "Failed", format!("Error: {message}"));
+                self.waiting.insert(c.name.clone(), ("CreateContainerConfigError".into(), message));
                 return Some(Duration::from_secs(5));
             }
         };
-        let (command, args) = env::expand_command(c, &env);
-        let mut config = spec::container_config(pod, c, attempt, env, command, args);
-        let mounts = crate::volumes::mounts(pod, c, volumes).map(|mut m| {
-            let log = spec::termination_log_path(&self.ctx.config.root_dir, &self.key.uid, &c.name, attempt);
-            let prepared = log.parent().map(std::fs::create_dir_all).unwrap_or(Ok(())).and_then(|_| {
-                std::fs::write(&log, b"")?;
-                std::fs::set_permissions(&log, std::os::unix::fs::PermissionsExt::from_mode(0o666))
-            });
-            if prepared.is_ok() {
-                m.push(runtime::Mount {
-                    container_path: c.termination_message_path.clone().unwrap_or_else(|| "/dev/termination-log".into()),
-                    host_path: log.display().to_string(),
-                    readonly: false,
-                });
-            }
-            m
-        });
-        config.mounts = match mounts {
-            Ok(m) => m,
-            Err(e) => {
-                self.ctx.recorder.pod(pod, field_path, "Warning", "Failed", format!("Error: {e}"));
-                self.waiting.insert(c.name.clone(), ("CreateContainerConfigError".into(), e.to_string()));
-                return Some(Duration::from_secs(5));
-            }
-        };
-        let _ = tokio::fs::create_dir_all(format!("{}/{}", sandbox_config.log_directory, c.name)).await;
         let id = match self.ctx.runtime.create_container(sandbox_id, &config, sandbox_config).await {
             Ok(id) => {
                 self.created.push(id.clone());
