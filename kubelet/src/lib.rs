@@ -19,6 +19,7 @@ pub mod pod_worker;
 pub mod pod_workers;
 pub mod probes;
 pub mod runtime;
+pub mod runtime_pods;
 pub mod server;
 pub mod services;
 pub mod spec;
@@ -247,6 +248,7 @@ async fn serve(
         config,
         tokens: token_manager::TokenManager::new(),
         services,
+        runtime_pods: runtime_pods::RuntimePods::default(),
     });
     tasks.spawn(eviction::run(Arc::clone(&ctx), workers.clone(), stop_rx.clone()));
     tasks.spawn(image_gc::run(

@@ -44,6 +44,8 @@ pub struct Context {
     pub tokens: crate::token_manager::TokenManager,
     /// The cluster's services, for the service-link variables.
     pub services: crate::services::Services,
+    /// Which pods the runtime may hold anything of.
+    pub runtime_pods: crate::runtime_pods::RuntimePods,
 }
 
 impl Context {
@@ -195,6 +197,9 @@ impl Worker {
     }
 
     async fn snapshot(&self) -> Result<Snapshot, Error> {
+        if self.ctx.runtime_pods.surely_empty(&self.key.uid) {
+            return Ok(Snapshot::default());
+        }
         let (sandboxes, containers) = tokio::join!(self.ctx.runtime.list_pod_sandboxes(), self.containers());
         let mut sandboxes: Vec<_> = sandboxes?.into_iter().filter(|s| s.uid == self.key.uid).collect();
         sandboxes.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.attempt.cmp(&a.attempt)));
@@ -661,6 +666,7 @@ impl Worker {
     async fn create_sandbox(&self, snap: &Snapshot, config: &runtime::SandboxConfig) -> Result<String, Error> {
         // A dead sandbox takes its containers with it: stop them before starting over.
         self.stop_all(snap, 0).await;
+        self.ctx.runtime_pods.add(&self.key.uid);
         let id = self.ctx.runtime.run_pod_sandbox(config).await?;
         tracing::info!(pod = %self.key.full_name(), sandbox = %id, attempt = config.attempt, "started pod sandbox");
         Ok(id)

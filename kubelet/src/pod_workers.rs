@@ -163,6 +163,7 @@ async fn run_worker(ctx: Arc<Context>, key: PodKey, mut rx: watch::Receiver<Opti
 
 /// Runs until `shutdown`: the pod list-watch and the runtime relist.
 pub async fn run(ctx: Arc<Context>, workers: Workers, mut shutdown: watch::Receiver<bool>) {
+    ctx.runtime_pods.seed(ctx.runtime.as_ref()).await;
     let relist = tokio::spawn(relist_loop(Arc::clone(&ctx), workers.clone()));
     let api: Api<Pod> = Api::all(ctx.client.clone());
     let config = watcher::Config::default().fields(&format!("spec.nodeName={}", ctx.config.node_name));

@@ -176,10 +176,15 @@ impl Worker {
                 tracing::debug!(pod = %self.key.full_name(), error = %e, "final status not posted");
             }
         }
+        let mut all_removed = true;
         for s in &snap.sandboxes {
             if let Err(e) = self.ctx.runtime.remove_pod_sandbox(&s.id).await {
                 tracing::warn!(pod = %self.key.full_name(), sandbox = %s.id, error = %e, "failed to remove sandbox");
+                all_removed = false;
             }
+        }
+        if all_removed {
+            self.ctx.runtime_pods.forget(&self.key.uid);
         }
         let log_dir = spec::log_directory(&self.ctx.config.root_dir, &self.key);
         let _ = tokio::fs::remove_dir_all(&log_dir).await;
