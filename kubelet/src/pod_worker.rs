@@ -160,15 +160,14 @@ impl SandboxStatusRead {
             SandboxStatusRead::Read(ips) => return Ok(ips.clone()),
             SandboxStatusRead::Pending(read) => read.await,
         };
-        // Never polled again: a failed read counts as gone for the rest of this sync.
-        *self = SandboxStatusRead::Read(None);
-        let ips = match read {
-            Ok(status) => Some(status.ips),
-            Err(runtime::Error::NotFound { .. }) => None,
-            Err(e) => return Err(e.into()),
+        // The future is done: never poll it again (a failed read counts as gone for the rest of this sync).
+        let (ips, result) = match read {
+            Ok(status) => (Some(status.ips.clone()), Ok(Some(status.ips))),
+            Err(runtime::Error::NotFound { .. }) => (None, Ok(None)),
+            Err(e) => (None, Err(e.into())),
         };
-        *self = SandboxStatusRead::Read(ips.clone());
-        Ok(ips)
+        *self = SandboxStatusRead::Read(ips);
+        result
     }
 }
 
@@ -330,12 +329,7 @@ impl Worker {
         let attempt = ready.as_ref().map_or_else(|| snap.sandboxes.first().map_or(0, |s| s.attempt + 1), |s| s.attempt);
         let sandbox_config = self.sandbox_config(pod, attempt);
         let (sandbox_id, prepared, mut premade) = match ready {
-            Some(s) => {
-                let prepared =
-                    crate::volumes::prepare(pod, &self.ctx.config.root_dir, &self.ctx.client, &self.ctx.tokens, &facts)
-                        .await;
-                (s.id, prepared, Premade::new())
-            }
+            Some(s) => (s.id, self.prepare_volumes(pod, &facts).await, Premade::new()),
             None => {
                 let made = self.make_sandbox(pod, &spec, &snap, &sandbox_config, &facts, &mut sources).await;
                 match made {
@@ -640,8 +634,7 @@ impl Worker {
         }));
         let this = &*self;
         let prepare = async move {
-            let ctx = &this.ctx;
-            let prepared = crate::volumes::prepare(pod, &ctx.config.root_dir, &ctx.client, &ctx.tokens, facts).await;
+            let prepared = this.prepare_volumes(pod, facts).await;
             let mut premade = Premade::new();
             if let Ok(volumes) = &prepared {
                 // Not those whose environment names the pod's IPs, which the sandbox will have.
@@ -660,6 +653,12 @@ impl Worker {
         // A failed look-up is made again, and reported, by ensure_image.
         self.image_ids = found.into_iter().filter_map(|(image, id)| Some((image, id.ok()?))).collect();
         (sandbox, prepared, premade)
+    }
+
+    /// Makes every volume of `pod` exist and be current (see [`crate::volumes::prepare`]).
+    async fn prepare_volumes(&self, pod: &Pod, facts: &env::PodFacts) -> Result<Volumes, crate::volumes::Error> {
+        let ctx = &self.ctx;
+        crate::volumes::prepare(pod, &ctx.config.root_dir, &ctx.client, &ctx.tokens, facts).await
     }
 
     /// Runs a new sandbox (after stopping what is left of a dead one); its ID.
